@@ -1,0 +1,217 @@
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    slack_webhook_url = models.URLField(blank=True, help_text="Optional Slack incoming webhook for this team.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def with_descendants(self) -> list[int]:
+        """Ids of this team and every team below it, for "team includes its sub-teams" filters."""
+        ids, frontier = [self.pk], [self.pk]
+        while frontier:
+            frontier = list(Team.objects.filter(parent_id__in=frontier).exclude(pk__in=ids).values_list("pk", flat=True))
+            ids.extend(frontier)
+        return ids
+
+
+class PersonQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=Person.Status.ACTIVE, is_active=True)
+
+    def employed(self):
+        """Everyone not terminated: people on leave still appear on boards."""
+        return self.exclude(status=Person.Status.TERMINATED)
+
+    def reporting_to(self, manager):
+        """Everyone below ``manager`` in the reporting line, transitively (not the manager)."""
+        return self.filter(pk__in=manager.report_ids())
+
+
+class PersonManager(BaseUserManager.from_queryset(PersonQuerySet)):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, email):
+        # Logins are case-insensitive: "Dana.Brooks@Acme.example" is Dana.
+        return self.get(email__iexact=email)
+
+    def create_user(self, email, password=None, **fields):
+        if not email:
+            raise ValueError("People need an email address.")
+        person = self.model(email=self.normalize_email(email).lower(), **fields)
+        person.set_password(password)
+        person.save(using=self._db)
+        return person
+
+    def create_superuser(self, email, password=None, **fields):
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        return self.create_user(email, password, **fields)
+
+
+class Person(AbstractBaseUser, PermissionsMixin):
+    """An employee. Logs in with their email; admins are staff; managers are anyone with reports."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        LEAVE = "leave", "On leave"
+        TERMINATED = "terminated", "Terminated"
+
+    class Privacy(models.TextChoices):
+        NAMED = "named", "Show my name"
+        ANONYMOUS = "anonymous", "Show me as “Anonymous”"
+        HIDDEN = "hidden", "Leave me off the boards (still counted in team totals)"
+
+    class Digest(models.TextChoices):
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+        NONE = "none", "No digest"
+
+    # Stored lower-cased (see save), so uniqueness is case-insensitive.
+    email = models.EmailField(max_length=254, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
+    manager = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="direct_reports"
+    )
+    title = models.CharField(max_length=200, blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    # Admins only: salary-based budgets read it; no board or person page shows it.
+    annual_base_salary = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    github_login = models.CharField(max_length=100, blank=True)
+    privacy = models.CharField(max_length=10, choices=Privacy.choices, default=Privacy.NAMED)
+    digest = models.CharField(
+        "flag digest", max_length=8, choices=Digest.choices, default=Digest.WEEKLY,
+        help_text="How often a manager receives the digest of open flags.",
+    )
+    is_staff = models.BooleanField("admin", default=False, help_text="Admins see everyone and run imports.")
+    is_active = models.BooleanField(default=True, help_text="Terminated people are deactivated, never deleted.")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = PersonManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        ordering = ["name", "email"]
+        verbose_name = "person"
+        verbose_name_plural = "people"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("github_login"), condition=~models.Q(github_login=""), name="person_github_login_ci_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name or self.email
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip().lower()
+        self.github_login = self.github_login.strip()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("person", args=[self.pk])
+
+    def get_full_name(self):
+        return self.name or self.email
+
+    def get_short_name(self):
+        return (self.name or self.email).split()[0]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_staff
+
+    @property
+    def is_manager(self) -> bool:
+        return self.direct_reports.exists()
+
+    def report_ids(self) -> list[int]:
+        """Ids of everyone below this person in the reporting line, walking one level per query."""
+        found: list[int] = []
+        seen = {self.pk}
+        frontier = [self.pk]
+        while frontier:
+            frontier = [
+                pk for pk in Person.objects.filter(manager_id__in=frontier).values_list("pk", flat=True)
+                if pk not in seen
+            ]
+            seen.update(frontier)
+            found.extend(frontier)
+        return found
+
+    def can_see_person(self, other: "Person") -> bool:
+        """Whether this person may open ``other``'s full page: self, their managers (transitively), admins."""
+        if self.pk == other.pk or self.is_admin:
+            return True
+        return other.pk in set(self.report_ids())
+
+
+class ProviderIdentity(models.Model):
+    """How a provider names a person: an email, an account or user id, an API key, a login.
+
+    Usage rows point here rather than at people, so mapping an identity to a person (or correcting a
+    mapping) re-attributes its whole history without re-importing anything.
+    """
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email"
+        ACCOUNT_ID = "account_id", "Account id"
+        USER_ID = "user_id", "User id"
+        API_KEY = "api_key", "API key id"
+        API_KEY_NAME = "api_key_name", "API key name"
+        LOGIN = "login", "Login"
+        UNATTRIBUTED = "unattributed", "No identity (e.g. Playground)"
+
+    # Case-insensitive kinds are stored lower-cased so that the unique constraint means what it says.
+    CASE_INSENSITIVE_KINDS = frozenset({Kind.EMAIL, Kind.LOGIN})
+
+    vendor = models.CharField(max_length=40)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    value = models.CharField(max_length=255)
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="identities"
+    )
+    # An API key belongs to whoever its creating account belongs to, even when that account is mapped later.
+    linked_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="linked_identities"
+    )
+    label = models.CharField(max_length=255, blank=True, help_text="What the provider calls it (name, email).")
+    is_service_account = models.BooleanField(
+        default=False, help_text="Usage that belongs to no person (a CI bot, a shared key)."
+    )
+    mapped_by = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    mapped_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "provider identities"
+        ordering = ["vendor", "kind", "value"]
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "kind", "value"], name="identity_natural_key"),
+        ]
+        indexes = [models.Index(fields=["person"])]
+
+    def __str__(self):
+        return f"{self.vendor} {self.get_kind_display().lower()} {self.label or self.value}"
+
+    @classmethod
+    def normalize_value(cls, kind: str, value: str) -> str:
+        value = value.strip()
+        return value.lower() if kind in cls.CASE_INSENSITIVE_KINDS else value

@@ -1,0 +1,40 @@
+"""Importers, one module per provider, found through FORMATS (name -> Format).
+
+Each module exposes ``FORMATS``: a list of :class:`~.formats.Format`. To add a provider, write its
+module with that shape and list it here; nothing else changes.
+"""
+
+from __future__ import annotations
+
+from . import generic
+from .formats import Format
+from .reading import Export
+from .rows import ImportRefused, Problem
+
+_MODULES = (generic,)
+
+FORMATS: dict[str, Format] = {fmt.name: fmt for module in _MODULES for fmt in module.FORMATS}
+
+
+def detect_format(export: Export) -> Format:
+    """The format of ``export``, recognised from its content (never from its file name)."""
+    sample = export.first_document() if export.kind == "json" else export.header()
+    matches = [fmt for fmt in FORMATS.values() if fmt.kind == export.kind and fmt.sniff(sample)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise ImportRefused(
+            Problem(export.name, "", f"not a usage export this app knows ({export.kind.upper()} in no known format); "
+                    "choose the format explicitly if it is one of: " + ", ".join(sorted(FORMATS)))
+        )
+    names = ", ".join(fmt.name for fmt in matches)
+    raise ImportRefused(Problem(export.name, "", f"could be any of {names}; choose the format explicitly"))
+
+
+def get_format(name: str) -> Format:
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise ImportRefused(
+            Problem("", "format", f"unknown format '{name}'; known formats: {', '.join(sorted(FORMATS))}")
+        ) from None

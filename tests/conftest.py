@@ -1,0 +1,70 @@
+"""The cast every test shares, and the sample org.
+
+    Engineering (team)             Ada Admin (staff, no team)
+      └─ Platform (sub-team)       Otto Outsider (Sales, reports to nobody here)
+    Maria Manager  (Engineering)
+      ├─ Erin Employee (Engineering)
+      └─ Sam Lead (Platform)
+           └─ Lee Report (Platform)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from accounts.models import Person, Team
+
+SAMPLES = Path(__file__).parent / "samples" / "org-acme"
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Cast:
+    engineering: Team
+    platform: Team
+    sales: Team
+    ada: Person
+    maria: Person
+    erin: Person
+    sam: Person
+    lee: Person
+    otto: Person
+
+
+@pytest.fixture
+def samples() -> Path:
+    return SAMPLES
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    engineering = Team.objects.create(name="Engineering")
+    platform = Team.objects.create(name="Platform", parent=engineering)
+    sales = Team.objects.create(name="Sales")
+
+    def person(email, name, **fields):
+        fields.setdefault("start_date", date(2024, 1, 8))
+        return Person.objects.create_user(email, PASSWORD, name=name, **fields)
+
+    ada = person("ada@example.com", "Ada Admin", is_staff=True, title="IT")
+    maria = person("maria@example.com", "Maria Manager", team=engineering, title="Engineering Manager")
+    erin = person("erin@example.com", "Erin Employee", team=engineering, manager=maria, title="Engineer")
+    sam = person("sam@example.com", "Sam Lead", team=platform, manager=maria, title="Team Lead")
+    lee = person("lee@example.com", "Lee Report", team=platform, manager=sam, title="Engineer")
+    otto = person("otto@example.com", "Otto Outsider", team=sales, title="Account Executive")
+    return Cast(engineering, platform, sales, ada, maria, erin, sam, lee, otto)
+
+
+@pytest.fixture
+def login(client):
+    """Log the test client in as someone: ``login(cast.erin)``."""
+
+    def _login(person: Person):
+        client.force_login(person)
+        return client
+
+    return _login

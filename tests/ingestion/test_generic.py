@@ -1,0 +1,53 @@
+from decimal import Decimal
+
+import pytest
+
+from leaderboard.ingestion import generic
+from leaderboard.ingestion.reading import Export
+from leaderboard.ingestion.rows import ImportRefused, ParseContext, Problem, UsageRow
+
+HEADER = "date,email,provider,model,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,requests,cost_usd"
+
+
+def parse(path):
+    export = Export(path, name=path.name, limit=10**9)
+    return list(generic.parse(export, ParseContext(file_name=path.name)))
+
+
+def write(tmp_path, text, name="usage.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_it_reads_the_sample_file(samples):
+    rows = parse(samples / "generic" / "mistral_usage.csv")
+    assert rows and all(isinstance(row, UsageRow) for row in rows)
+    first = rows[0]
+    assert first.vendor == "mistral"
+    assert first.identity.value == "maya.murphy@acme.example"
+    assert (first.input_tokens, first.output_tokens, first.cache_read_tokens, first.cache_write_tokens) == (
+        1549, 2519, 192042, 3204,
+    )
+    assert first.cost_usd == Decimal("8.28") and first.cost_reported
+
+
+def test_it_accepts_bom_crlf_case_and_float_integers(tmp_path):
+    text = "\ufeff" + HEADER.upper().replace(",", " ,") + "\r\n2026-10-01,Erin@Example.com,Mistral,m,3.0,2,,,1,\r\n"
+    [row] = parse(write(tmp_path, text))
+    assert row.identity.value == "erin@example.com"
+    assert row.vendor == "mistral"
+    assert row.input_tokens == 3
+    assert row.cost_usd is None and not row.cost_reported
+
+
+def test_it_reports_every_bad_cell_with_line_and_field(tmp_path):
+    text = HEADER + "\n2026-02-30,erin@example.com,x,m,1,1,0,0,1,\n2026-10-01,not-an-email,x,m,-5,1,0,0,1,\n"
+    problems = [item for item in parse(write(tmp_path, text)) if isinstance(item, Problem)]
+    assert [(p.where, p.field) for p in problems] == [("usage.csv line 2", "date"), ("usage.csv line 3", "email")]
+
+
+def test_it_refuses_a_file_missing_required_columns(tmp_path):
+    with pytest.raises(ImportRefused) as refused:
+        parse(write(tmp_path, "date,email,provider\n2026-10-01,a@b.c,x\n"))
+    assert "model, input_tokens, output_tokens" in str(refused.value)
