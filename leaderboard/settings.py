@@ -182,7 +182,7 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Redis re-delivers an unacknowledged message after this long. It must outlast the longest
         # task (acks are late), or a healthy long import would be started a second time.
-        "visibility_timeout": IMPORT_TIME_LIMIT + 15 * 60,
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=IMPORT_TIME_LIMIT + 15 * 60),
     }
 CELERY_TASK_IGNORE_RESULT = True  # Outcomes live on rows (UsageExport.status), not in a result backend.
 # Acknowledge after the task returns: a worker killed mid-import leaves the message on the broker, so
@@ -212,6 +212,8 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=512 * 1024 * 1024)
 IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=5)
 # How long a worker may hold an export before another may take it over.
 IMPORT_LEASE = timedelta(seconds=env.int("IMPORT_LEASE_SECONDS", default=IMPORT_TIME_LIMIT + 5 * 60))
+# A queued export nobody has picked up by then had its message lost (broker flushed): send it again.
+IMPORT_REQUEUE_AFTER = timedelta(seconds=env.int("IMPORT_REQUEUE_AFTER_SECONDS", default=10 * 60))
 IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=5000)
 DATA_UPLOAD_MAX_NUMBER_FILES = 200
 

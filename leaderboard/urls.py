@@ -1,7 +1,13 @@
+"""Each domain's views module carries its own ``urlpatterns``; this file only puts them together."""
+
 from django.contrib import admin
 from django.urls import include, path
 
+from .views import boards, imports
+
 urlpatterns = [
+    path("", include(boards)),
+    path("", include(imports)),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
 ]

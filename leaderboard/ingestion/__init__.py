@@ -6,29 +6,37 @@ module with that shape and list it here; nothing else changes.
 
 from __future__ import annotations
 
-from . import generic
+from . import anthropic, ccusage, cursor, generic, github, openai
 from .formats import Format
 from .reading import Export
 from .rows import ImportRefused, Problem
 
-_MODULES = (generic,)
+SNIFF_DOCUMENTS = 20
+
+_MODULES = (anthropic, openai, cursor, github, ccusage, generic)
 
 FORMATS: dict[str, Format] = {fmt.name: fmt for module in _MODULES for fmt in module.FORMATS}
 
 
 def detect_format(export: Export) -> Format:
-    """The format of ``export``, recognised from its content (never from its file name)."""
-    sample = export.first_document() if export.kind == "json" else export.header()
-    matches = [fmt for fmt in FORMATS.values() if fmt.kind == export.kind and fmt.sniff(sample)]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise ImportRefused(
-            Problem(export.name, "", f"not a usage export this app knows ({export.kind.upper()} in no known format); "
-                    "choose the format explicitly if it is one of: " + ", ".join(sorted(FORMATS)))
-        )
-    names = ", ".join(fmt.name for fmt in matches)
-    raise ImportRefused(Problem(export.name, "", f"could be any of {names}; choose the format explicitly"))
+    """The format of ``export``, recognised from its content (never from its file name).
+
+    JSON files are judged by their first documents that some format claims, so a JSON Lines file
+    that starts with a quiet day's empty page is still recognised.
+    """
+    candidates = [fmt for fmt in FORMATS.values() if fmt.kind == export.kind]
+    samples = export.leading_documents(SNIFF_DOCUMENTS) if export.kind == "json" else [export.header()]
+    for sample in samples:
+        matches = [fmt for fmt in candidates if fmt.sniff(sample)]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            names = ", ".join(fmt.name for fmt in matches)
+            raise ImportRefused(Problem(export.name, "", f"could be any of {names}; choose the format explicitly"))
+    raise ImportRefused(
+        Problem(export.name, "", f"not a usage export this app knows ({export.kind.upper()} in no known format); "
+                "choose the format explicitly if it is one of: " + ", ".join(sorted(FORMATS)))
+    )
 
 
 def get_format(name: str) -> Format:

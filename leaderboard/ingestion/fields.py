@@ -144,3 +144,21 @@ def flag(value, field: str) -> bool:
     if lowered in ("false", "no", "n", "0", "f", ""):
         return False
     raise FieldError(field, f"must be yes or no, got {_show(value)}")
+
+
+def mapping(value, field: str) -> dict:
+    """A nested JSON object; absent or an explicit null stands for an empty one."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise FieldError(field, "must be an object")
+    return value
+
+
+def sequence(value, field: str) -> list:
+    """A nested JSON list; absent or an explicit null stands for an empty one."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise FieldError(field, "must be a list")
+    return value

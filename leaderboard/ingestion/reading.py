@@ -50,9 +50,11 @@ class _Limited(io.RawIOBase):
 
 
 @contextmanager
-def open_binary(path: Path, *, name: str, limit: int) -> Iterator[io.BufferedReader]:
+def open_binary(path: Path, *, name: str, limit: int, on_open=None) -> Iterator[io.BufferedReader]:
     """The export's bytes, decompressed when it is gzip or a zip holding one file."""
     with open(path, "rb") as raw:
+        if on_open:
+            on_open(raw)
         magic = raw.read(4)
         raw.seek(0)
         if magic.startswith(GZIP_MAGIC):
@@ -87,6 +89,8 @@ class Export:
 
     def __init__(self, path: Path, *, name: str, limit: int):
         self.path, self.name, self.limit = Path(path), name, limit
+        self.size = self.path.stat().st_size
+        self._raw = None
         with self._open() as stream:
             first = _first_meaningful_byte(stream)
         if not first:
@@ -94,7 +98,16 @@ class Export:
         self.kind = "json" if first in (b"{", b"[") else "csv"
 
     def _open(self):
-        return open_binary(self.path, name=self.name, limit=self.limit)
+        return open_binary(self.path, name=self.name, limit=self.limit, on_open=self._remember)
+
+    def _remember(self, raw) -> None:
+        self._raw = raw
+
+    def fraction_read(self) -> float:
+        """How far through the stored (possibly compressed) file the last read has got, 0 to 1."""
+        if self._raw is None or self._raw.closed or not self.size:
+            return 0.0
+        return min(1.0, self._raw.tell() / self.size)
 
     # --- JSON ---------------------------------------------------------------------------------
 
@@ -105,7 +118,9 @@ class Export:
                 yield from self._array_documents(stream)
                 return
             text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict")
-            first_line = text.readline()
+            first_line, first_number = text.readline(), 1
+            while first_line and not first_line.strip():
+                first_line, first_number = text.readline(), first_number + 1
             try:
                 first_doc = json.loads(first_line, parse_float=Decimal)
             except ValueError:
@@ -118,8 +133,8 @@ class Export:
                 except ValueError as exc:
                     raise ImportRefused(self._json_problem(exc)) from exc
                 return
-            yield "line 1", first_doc
-            for number, line in enumerate(text, start=2):
+            yield f"line {first_number}", first_doc
+            for number, line in enumerate(text, start=first_number + 1):
                 if not line.strip():
                     continue
                 try:
@@ -145,12 +160,20 @@ class Export:
         return Problem(self.name, "", f"malformed JSON: {exc}")
 
     def first_document(self) -> object | None:
+        documents = self.leading_documents(1)
+        return documents[0] if documents else None
+
+    def leading_documents(self, limit: int) -> list[object]:
+        """Up to ``limit`` documents from the start (fewer if the file is malformed further on)."""
+        found = []
         try:
             for _where, doc in self.documents():
-                return doc
+                found.append(doc)
+                if len(found) >= limit:
+                    break
         except ImportRefused:
-            return None
-        return None
+            pass
+        return found
 
     # --- CSV ----------------------------------------------------------------------------------
 

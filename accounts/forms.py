@@ -1,0 +1,22 @@
+from django import forms
+
+from .models import Person
+
+
+class SettingsForm(forms.ModelForm):
+    class Meta:
+        model = Person
+        fields = ["privacy", "digest"]
+        widgets = {"privacy": forms.RadioSelect, "digest": forms.RadioSelect}
+        help_texts = {
+            "privacy": "Who sees your name on the boards. You always see your own row; your manager and "
+            "admins always see your page.",
+        }
+
+
+class RosterUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Roster CSV",
+        help_text="Columns: email (required), name, team, manager_email, title, start_date (YYYY-MM-DD), "
+        "status (active, leave, terminated), annual_base_salary, github_login. Extra columns are ignored.",
+    )

@@ -1,0 +1,27 @@
+"""``manage.py import_people FILE``: the roster import (design.md §3) from the command line."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.roster import import_roster
+from leaderboard.ingestion.rows import ImportRefused
+
+
+class Command(BaseCommand):
+    help = "Create and update people and teams from a roster CSV; refuse the whole file if anything is wrong."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path, help="the roster CSV (email,name,team,manager_email,...)")
+
+    def handle(self, *args, file: Path, **options):
+        if not file.is_file():
+            raise CommandError(f"{file}: no such file")
+        try:
+            result = import_roster(path=file, name=file.name)
+        except ImportRefused as refused:
+            # CommandError goes to stderr with a non-zero exit; one problem per line, so none is lost.
+            lines = [f"{file.name} refused, nothing was imported:"]
+            lines += [f"  {problem}" for problem in refused.problems]
+            raise CommandError("\n".join(lines)) from refused
+        self.stdout.write(result.summary())

@@ -1,0 +1,229 @@
+"""Who a provider's identity belongs to: matching, identity lists, and admins mapping by hand.
+
+Usage rows point at identities, not people. An identity is matched to a person when the provider
+names them in a way the roster knows (an email; a GitHub login), when an identity list says so
+(an account's email; the account that created an API key), or when an admin maps it. Whenever an
+identity changes hands, the rollups of everything it ever reported are rebuilt, so history moves
+with it and nothing is imported again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Person, ProviderIdentity
+
+from . import rollups
+from .ingestion.rows import IdentityKey, IdentityRow
+
+Kind = ProviderIdentity.Kind
+
+
+def _key_filter(keys: Iterable[IdentityKey]) -> Q:
+    query = Q(pk__in=[])
+    for key in keys:
+        query |= Q(vendor=key.vendor, kind=key.kind, value=key.value)
+    return query
+
+
+def _normalized(key: IdentityKey) -> IdentityKey:
+    value = ProviderIdentity.normalize_value(key.kind, key.value)
+    return key if value == key.value else IdentityKey(key.vendor, key.kind, value)
+
+
+def _people_by_email(emails: Iterable[str]) -> dict[str, int]:
+    return dict(Person.objects.filter(email__in={e.lower() for e in emails}).values_list("email", "pk"))
+
+
+def _people_by_login(logins: Iterable[str]) -> dict[str, int]:
+    logins = {login.lower() for login in logins}
+    if not logins:
+        return {}
+    matches = Person.objects.exclude(github_login="").filter(
+        Q.create([("github_login__iexact", login) for login in logins], connector=Q.OR)
+    )
+    return {login.lower(): pk for login, pk in matches.values_list("github_login", "pk")}
+
+
+def _automatic_person(keys: list[IdentityKey]) -> dict[IdentityKey, int]:
+    """People that identities name directly: an email the roster has, a GitHub login on the roster."""
+    emails = _people_by_email(k.value for k in keys if k.kind == Kind.EMAIL)
+    logins = _people_by_login(k.value for k in keys if k.kind == Kind.LOGIN and k.vendor == "github")
+    found = {}
+    for key in keys:
+        if key.kind == Kind.EMAIL and key.value in emails:
+            found[key] = emails[key.value]
+        elif key.kind == Kind.LOGIN and key.value in logins:
+            found[key] = logins[key.value]
+    return found
+
+
+class IdentityCache:
+    """Identity ids for the keys an import meets, creating (and auto-matching) new ones in bulk."""
+
+    # Django builds one OR-ed lookup per key; keep each query a reasonable size.
+    CHUNK = 300
+
+    def __init__(self):
+        self._ids: dict[IdentityKey, int] = {}
+        self._person: dict[int, int | None] = {}
+        self._service: set[int] = set()
+
+    def ids(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, int]:
+        keys = {_normalized(k) if k.kind in ProviderIdentity.CASE_INSENSITIVE_KINDS else k for k in keys}
+        missing = [k for k in keys if k not in self._ids]
+        for offset in range(0, len(missing), self.CHUNK):
+            self._load(missing[offset: offset + self.CHUNK])
+        return self._ids
+
+    def get(self, key: IdentityKey) -> int:
+        if key.kind in ProviderIdentity.CASE_INSENSITIVE_KINDS:
+            key = _normalized(key)
+        return self._ids[key]
+
+    def person_of(self, identity_id: int) -> int | None:
+        return self._person.get(identity_id)
+
+    def is_service(self, identity_id: int) -> bool:
+        return identity_id in self._service
+
+    def _load(self, keys: list[IdentityKey]) -> None:
+        found = self._fetch(keys)
+        new = [k for k in keys if k not in found]
+        if new:
+            people = _automatic_person(new)
+            ProviderIdentity.objects.bulk_create(
+                [
+                    ProviderIdentity(vendor=k.vendor, kind=k.kind, value=k.value, person_id=people.get(k),
+                                     label=k.value if k.kind != Kind.UNATTRIBUTED else "")
+                    for k in new
+                ],
+                ignore_conflicts=True,  # Another import may have created it a moment ago.
+            )
+            found.update(self._fetch(new))
+
+    def _fetch(self, keys: list[IdentityKey]) -> dict[IdentityKey, int]:
+        found = {}
+        rows = ProviderIdentity.objects.filter(_key_filter(keys)).values_list(
+            "pk", "vendor", "kind", "value", "person_id", "is_service_account"
+        )
+        for pk, vendor, kind, value, person_id, is_service in rows:
+            key = IdentityKey(vendor, kind, value)
+            found[key] = pk
+            self._ids[key] = pk
+            self._person[pk] = person_id
+            if is_service:
+                self._service.add(pk)
+        return found
+
+
+def _set_person(identities: list[ProviderIdentity], person_id: int | None, *, by: Person | None) -> set[int]:
+    """Give identities (and the identities linked to them) to a person; returns the previous owners."""
+    previous: set[int] = set()
+    pending, seen = list(identities), set()
+    while pending:
+        identity = pending.pop()
+        if identity.pk in seen:
+            continue
+        seen.add(identity.pk)
+        if identity.person_id != person_id:
+            if identity.person_id:
+                previous.add(identity.person_id)
+            identity.person_id = person_id
+            fields = ["person"]
+            if by is not None:
+                identity.mapped_by, identity.mapped_at = by, timezone.now()
+                fields += ["mapped_by", "mapped_at"]
+            identity.save(update_fields=fields)
+        # An admin's own mapping of a linked identity wins over the one it inherits.
+        pending.extend(identity.linked_identities.filter(mapped_by__isnull=True))
+    return previous
+
+
+def apply_identity_rows(rows: list[IdentityRow]) -> int:
+    """Record what identity lists say, moving history to the people they name. Returns how many moved."""
+    cache = IdentityCache()
+    ids = cache.ids([r.identity for r in rows] + [r.linked_to for r in rows if r.linked_to])
+    identities = ProviderIdentity.objects.in_bulk(set(ids.values()))
+    by_email = _people_by_email(r.email for r in rows if r.email)
+    changed: list[ProviderIdentity] = []
+    previous: set[int] = set()
+    for row in rows:
+        identity = identities[cache.get(row.identity)]
+        updates = []
+        if row.label and identity.label != row.label:
+            identity.label = row.label
+            updates.append("label")
+        if row.is_service_account and not identity.is_service_account:
+            identity.is_service_account = True
+            updates.append("is_service_account")
+        owner = identity.person_id
+        if row.linked_to:
+            linked = identities[cache.get(row.linked_to)]
+            if identity.linked_to_id != linked.pk:
+                identity.linked_to = linked
+                updates.append("linked_to")
+            owner = linked.person_id or owner
+        if row.email and row.email.lower() in by_email:
+            owner = by_email[row.email.lower()]
+        if updates:
+            identity.save(update_fields=updates)
+        # A list never overrides an admin's mapping.
+        if identity.mapped_by_id is None and owner != identity.person_id:
+            previous |= _set_person([identity], owner, by=None)
+            changed.append(identity)
+    if changed:
+        rollups.recompute_for_identities(_with_linked(changed), also_people=previous)
+    return len(changed)
+
+
+@transaction.atomic
+def assign_identity(*, identity: ProviderIdentity, person: Person | None, by: Person) -> None:
+    """An admin says whose this identity is (or that it is nobody's): all its history moves at once."""
+    identity = ProviderIdentity.objects.select_for_update().get(pk=identity.pk)
+    affected = [identity, *identity.linked_identities.filter(mapped_by__isnull=True)]
+    previous = _set_person([identity], person.pk if person else None, by=by)
+    if person is not None and identity.is_service_account:
+        identity.is_service_account = False
+        identity.save(update_fields=["is_service_account"])
+    rollups.recompute_for_identities(_with_linked(affected), also_people=previous)
+
+
+@transaction.atomic
+def mark_service_account(*, identity: ProviderIdentity, by: Person) -> None:
+    """Usage that belongs to no person (a CI bot, a shared key): kept, shown to admins, on no board."""
+    identity = ProviderIdentity.objects.select_for_update().get(pk=identity.pk)
+    previous = _set_person([identity], None, by=by)
+    identity.is_service_account = True
+    identity.save(update_fields=["is_service_account"])
+    rollups.recompute_for_identities(_with_linked([identity]), also_people=previous)
+
+
+def _with_linked(identities: list[ProviderIdentity]) -> set[int]:
+    ids = {i.pk for i in identities}
+    frontier = set(ids)
+    while frontier:
+        frontier = set(ProviderIdentity.objects.filter(linked_to__in=frontier).values_list("pk", flat=True)) - ids
+        ids |= frontier
+    return ids
+
+
+@transaction.atomic
+def match_people(person_ids: Iterable[int]) -> None:
+    """After the roster changes: give these people the unmatched identities that name them."""
+    people = Person.objects.filter(pk__in=list(person_ids))
+    emails = {p.email: p.pk for p in people}
+    logins = {p.github_login.lower(): p.pk for p in people if p.github_login}
+    unmatched = ProviderIdentity.objects.filter(person__isnull=True, mapped_by__isnull=True, is_service_account=False)
+    candidates = list(
+        unmatched.filter(Q(kind=Kind.EMAIL, value__in=emails) | Q(kind=Kind.LOGIN, vendor="github", value__in=logins))
+    )
+    for identity in candidates:
+        owner = emails.get(identity.value) if identity.kind == Kind.EMAIL else logins.get(identity.value)
+        _set_person([identity], owner, by=None)
+    if candidates:
+        rollups.recompute_for_identities(_with_linked(candidates))

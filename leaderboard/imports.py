@@ -1,0 +1,391 @@
+"""Importing a usage export, all or nothing, exactly once.
+
+1. ``store_export`` keeps the raw bytes (forever) and makes the UsageExport row; the same bytes
+   again are recognised and not imported twice.
+2. ``process_export`` is what the Celery task (and ``import_usage``) runs: it claims the row with a
+   lease, streams the file through its parser, writes usage in batches with replace-upserts on the
+   natural keys, rebuilds the rollups of the people and days it touched, and records the outcome,
+   all in one transaction. A refused file changes nothing but its own row.
+
+Rows sharing a natural key within one file are summed (several rows per actor per day are normal);
+a row from another export replaces the stored one. That is what makes re-imports and overlapping
+exports count once: the SQL tells the two apart by the (export, attempt) that last wrote the row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import Person
+
+from . import identities, rollups
+from .ingestion import detect_format, get_format
+from .ingestion.reading import Export
+from .ingestion.rows import ActivityRow, IdentityRow, ImportRefused, ParseContext, Problem, UsageRow
+from .models import SOURCE_RANK, ActivityRecord, UsageExport, UsageRecord
+from .pricing import estimate_cost
+
+log = logging.getLogger(__name__)
+
+MAX_PROBLEMS = 50
+# Errors worth trying again: the database went away, a lock or deadlock, a serialization failure.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+Status = UsageExport.Status
+
+
+def progress_key(export_id: int) -> str:
+    return f"import-progress:{export_id}"
+
+
+# --- Keeping the file -------------------------------------------------------------------------
+
+
+def store_export(
+    *,
+    content: File,
+    name: str,
+    origin: str,
+    uploaded_by: Person | None = None,
+    attributed_to: Person | None = None,
+    requested_format: str = "",
+    queue: bool = True,
+) -> tuple[UsageExport, bool]:
+    """Keep the bytes and (unless ``queue`` is false: the caller runs it) queue the import.
+
+    Returns (export, created); created is False when these exact bytes (for this person, if any)
+    were stored before, and the existing export is returned instead."""
+    digest, size = hashlib.sha256(), 0
+    content.seek(0)
+    for chunk in content.chunks():
+        digest.update(chunk)
+        size += len(chunk)
+    sha256 = digest.hexdigest()
+    existing = UsageExport.objects.filter(sha256=sha256, attributed_to=attributed_to).first()
+    if existing:
+        return existing, False
+    content.seek(0)
+    stored_name = default_storage.save(f"exports/{timezone.now():%Y/%m}/{Path(name).name}", content)
+    export = UsageExport(
+        file=stored_name, original_name=Path(name).name, size=size, sha256=sha256, origin=origin,
+        uploaded_by=uploaded_by, attributed_to=attributed_to, requested_format=requested_format,
+    )
+    if size > settings.IMPORT_MAX_BYTES:
+        # Still kept: it is what the provider sent, and the limit can be raised to import it.
+        export.status = Status.FAILED
+        export.failure = f"The file is {size:,} bytes, over the import size limit of {settings.IMPORT_MAX_BYTES:,}."
+        export.problems = [Problem(export.original_name, "", export.failure).as_dict()]
+        export.finished_at = timezone.now()
+    try:
+        with transaction.atomic():
+            export.save()
+    except IntegrityError:
+        # The same bytes arrived twice at once; the other upload won.
+        default_storage.delete(stored_name)
+        return UsageExport.objects.get(sha256=sha256, attributed_to=attributed_to), False
+    if queue and export.status == Status.QUEUED:
+        enqueue(export)
+    return export, True
+
+
+def enqueue(export: UsageExport) -> None:
+    """Send the import to a worker once the row is committed (so the worker can see it)."""
+    from .tasks import import_export
+
+    def send():
+        try:
+            import_export.delay(export.pk)
+        except Exception:
+            # The broker is down; the row says "queued" and the periodic sweep will send it again.
+            log.exception("Could not enqueue export %s; the sweep will retry", export.pk)
+
+    transaction.on_commit(send)
+
+
+def retry_export(export: UsageExport, *, queue: bool = True) -> bool:
+    """Queue a failed import again (after a parser fix, or with its person now known)."""
+    updated = UsageExport.objects.filter(pk=export.pk, status=Status.FAILED).update(
+        status=Status.QUEUED, attempts=0, problems=[], failure="", lease_expires_at=None, finished_at=None
+    )
+    if updated and queue:
+        enqueue(export)
+    return bool(updated)
+
+
+# --- Claiming and running ---------------------------------------------------------------------
+
+
+class LostLease(Exception):
+    """Another worker took the export over while this one was running; this one's work is dropped."""
+
+
+def claim(export_id: int) -> UsageExport | None:
+    """Take the export for this worker: queued, or running under a lease that has expired.
+
+    A conditional UPDATE, so two workers handed the same message can't both run it. Returns the
+    claimed row, or None when it is someone else's, already done, or out of attempts.
+    """
+    now = timezone.now()
+    claimable = Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease_expires_at__lt=now)
+    claimed = UsageExport.objects.filter(claimable, pk=export_id, attempts__lt=settings.IMPORT_MAX_ATTEMPTS).update(
+        status=Status.RUNNING, attempts=F("attempts") + 1, lease_expires_at=now + settings.IMPORT_LEASE, started_at=now
+    )
+    if claimed:
+        return UsageExport.objects.select_related("attributed_to").get(pk=export_id)
+    exhausted = UsageExport.objects.filter(claimable, pk=export_id, attempts__gte=settings.IMPORT_MAX_ATTEMPTS)
+    exhausted.update(
+        status=Status.FAILED, lease_expires_at=None, finished_at=now,
+        failure=f"Gave up after {settings.IMPORT_MAX_ATTEMPTS} attempts (workers kept dying or timing out).",
+    )
+    return None
+
+
+def process_export(export_id: int) -> UsageExport | None:
+    """Claim the export and import it. Transient database errors propagate (the task retries them)."""
+    export = claim(export_id)
+    if export is None:
+        return None
+    started = time.monotonic()
+    try:
+        with transaction.atomic():
+            outcome = apply_export(export)
+            finished = UsageExport.objects.filter(pk=export.pk, status=Status.RUNNING, attempts=export.attempts).update(
+                status=Status.SUCCEEDED, format=outcome.format, lease_expires_at=None, finished_at=timezone.now(),
+                duration=time.monotonic() - started, rows_read=outcome.rows_read,
+                records_written=outcome.records_written, people_matched=outcome.people_matched,
+                identities_unmatched=outcome.identities_unmatched, first_day=outcome.first_day,
+                last_day=outcome.last_day, vendors=sorted(outcome.vendors), problems=[], failure="",
+            )
+            if not finished:
+                raise LostLease()
+    except ImportRefused as refused:
+        _fail(export, refused.problems, started)
+    except LostLease:
+        log.warning("Export %s was taken over by another worker; dropping this attempt", export.pk)
+    except TRANSIENT_ERRORS:
+        # Give the row back so the retry (or the sweep) can claim it at once.
+        UsageExport.objects.filter(pk=export.pk, status=Status.RUNNING, attempts=export.attempts).update(
+            status=Status.QUEUED, lease_expires_at=None
+        )
+        raise
+    except SoftTimeLimitExceeded:
+        _fail(export, [Problem(export.original_name, "", "the import took longer than the time limit")], started)
+    except Exception as exc:
+        log.exception("Import of export %s failed unexpectedly", export.pk)
+        _fail(export, [Problem(export.original_name, "", f"internal error ({type(exc).__name__}: {exc})")], started)
+    finally:
+        cache.delete(progress_key(export.pk))
+    export.refresh_from_db()
+    return export
+
+
+def _fail(export: UsageExport, problems: list[Problem], started: float) -> None:
+    problems = problems[:MAX_PROBLEMS]
+    first = problems[0] if problems else None
+    failure = str(first) if first else "refused"
+    if len(problems) > 1:
+        failure += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
+    UsageExport.objects.filter(pk=export.pk, attempts=export.attempts).update(
+        status=Status.FAILED, lease_expires_at=None, finished_at=timezone.now(),
+        duration=time.monotonic() - started, problems=[p.as_dict() for p in problems], failure=failure,
+        format=getattr(export, "_detected_format", export.format),
+    )
+
+
+def sweep() -> list[int]:
+    """Exports that should be running but nobody is: queued for a while, or holding an expired
+    lease. Returns their ids for re-enqueueing (a Redis flush or restart loses nothing)."""
+    now = timezone.now()
+    stale = Q(status=Status.QUEUED, created_at__lt=now - settings.IMPORT_REQUEUE_AFTER) | Q(
+        status=Status.RUNNING, lease_expires_at__lt=now
+    )
+    return list(UsageExport.objects.filter(stale).values_list("pk", flat=True))
+
+
+# --- Applying ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    format: str
+    rows_read: int = 0
+    records_written: int = 0
+    people_matched: int = 0
+    identities_unmatched: int = 0
+    first_day: date | None = None
+    last_day: date | None = None
+    vendors: set[str] = field(default_factory=set)
+
+
+def apply_export(export: UsageExport) -> Outcome:
+    """Parse and write one export inside the caller's transaction; ImportRefused on any problem."""
+    source = Export(Path(export.file.path), name=export.original_name, limit=settings.IMPORT_MAX_BYTES)
+    fmt = get_format(export.requested_format) if export.requested_format else detect_format(source)
+    export._detected_format = fmt.name
+    person_email = export.attributed_to.email if export.attributed_to_id else None
+    if fmt.needs_person and not person_email:
+        raise ImportRefused(Problem(export.original_name, "", f"a {fmt.label} file names nobody: say whose it is"))
+    writer = _Writer(export, on_progress=lambda rows: _report_progress(export, source, rows))
+    problems: list[Problem] = []
+    for item in fmt.parse(source, ParseContext(file_name=export.original_name, person_email=person_email)):
+        if isinstance(item, Problem):
+            problems.append(item)
+            if len(problems) >= MAX_PROBLEMS:
+                break
+        elif not problems:
+            writer.add(item)
+    if problems:
+        raise ImportRefused(problems)
+    return writer.finish(fmt.name)
+
+
+def _report_progress(export: UsageExport, source: Export, rows: int) -> None:
+    cache.set(progress_key(export.pk), {"rows": rows, "fraction": source.fraction_read()}, timeout=3600)
+
+
+_USAGE_TABLE = UsageRecord._meta.db_table
+_ACTIVITY_TABLE = ActivityRecord._meta.db_table
+
+
+def _upsert(table: str, key: list[str], summed: list[str], other: dict[str, str]) -> str:
+    """INSERT ... ON CONFLICT that sums into a row this same attempt wrote and replaces any other."""
+    columns = [*key, *summed, *other, "export_id", "export_attempt"]
+    same = f"{table}.export_id = excluded.export_id AND {table}.export_attempt = excluded.export_attempt"
+    updates = [f"{c} = CASE WHEN {same} THEN {table}.{c} + excluded.{c} ELSE excluded.{c} END" for c in summed]
+    updates += [f"{c} = CASE WHEN {same} THEN {expr} ELSE excluded.{c} END" for c, expr in other.items()]
+    updates += ["export_id = excluded.export_id", "export_attempt = excluded.export_attempt"]
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(c for c in key if c != 'source_rank')}) DO UPDATE SET {', '.join(updates)}"
+    )
+
+
+UPSERT_USAGE = _upsert(
+    _USAGE_TABLE,
+    key=["vendor", "source", "source_rank", "identity_id", "day", "model", "dims"],
+    summed=["input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens", "requests", "cost_usd"],
+    other={"cost_reported": f"{_USAGE_TABLE}.cost_reported AND excluded.cost_reported"},
+)
+ACTIVITY_COUNTS = [
+    "sessions", "requests", "lines_added", "lines_removed", "commits", "pull_requests", "edits_accepted",
+    "edits_rejected",
+]
+UPSERT_ACTIVITY = _upsert(
+    _ACTIVITY_TABLE,
+    key=["vendor", "source", "identity_id", "day"],
+    summed=ACTIVITY_COUNTS,
+    other={"active": f"{_ACTIVITY_TABLE}.active OR excluded.active"},
+)
+
+
+class _Writer:
+    """Buffers typed rows and writes them in batches with one executemany each (no ORM per row)."""
+
+    def __init__(self, export: UsageExport, *, on_progress):
+        self.export_id, self.attempt = export.pk, export.attempts
+        self.batch_size = settings.IMPORT_BATCH_SIZE
+        self.on_progress = on_progress
+        self.identities = identities.IdentityCache()
+        self.usage: list[UsageRow] = []
+        self.activity: list[ActivityRow] = []
+        self.identity_rows: list[IdentityRow] = []
+        self.touched: set[int] = set()
+        self.rows_read = self.records_written = 0
+        self.first_day: date | None = None
+        self.last_day: date | None = None
+        self.vendors: set[str] = set()
+
+    def add(self, item) -> None:
+        self.rows_read += 1
+        if isinstance(item, UsageRow):
+            self.usage.append(item)
+            if len(self.usage) >= self.batch_size:
+                self._write_usage()
+        elif isinstance(item, ActivityRow):
+            self.activity.append(item)
+            if len(self.activity) >= self.batch_size:
+                self._write_activity()
+        else:
+            self.identity_rows.append(item)
+
+    def _see(self, rows) -> None:
+        days = {row.day for row in rows}
+        low, high = min(days), max(days)
+        self.first_day = low if self.first_day is None else min(self.first_day, low)
+        self.last_day = high if self.last_day is None else max(self.last_day, high)
+        self.vendors.update(row.vendor for row in rows)
+
+    def _write_usage(self) -> None:
+        rows, self.usage = self.usage, []
+        if not rows:
+            return
+        ids = self.identities.ids(row.identity for row in rows)
+        params = []
+        for row in rows:
+            identity_id = ids.get(row.identity) or self.identities.get(row.identity)
+            cost, reported = row.cost_usd, row.cost_reported
+            if cost is None:
+                reported = False
+                cost = estimate_cost(row.vendor, row.model, row.input_tokens, row.cache_write_tokens,
+                                     row.cache_read_tokens, row.output_tokens)
+            params.append((
+                row.vendor, row.source, SOURCE_RANK.get(row.source, 9), identity_id, row.day, row.model, row.dims,
+                row.input_tokens, row.cache_write_tokens, row.cache_read_tokens, row.output_tokens, row.requests,
+                cost, reported, self.export_id, self.attempt,
+            ))
+            self.touched.add(identity_id)
+        self._execute(UPSERT_USAGE, params)
+        self._see(rows)
+
+    def _write_activity(self) -> None:
+        rows, self.activity = self.activity, []
+        if not rows:
+            return
+        ids = self.identities.ids(row.identity for row in rows)
+        params = []
+        for row in rows:
+            identity_id = ids.get(row.identity) or self.identities.get(row.identity)
+            params.append((
+                row.vendor, row.source, identity_id, row.day, row.sessions, row.requests, row.lines_added,
+                row.lines_removed, row.commits, row.pull_requests, row.edits_accepted, row.edits_rejected,
+                row.active, self.export_id, self.attempt,
+            ))
+            self.touched.add(identity_id)
+        self._execute(UPSERT_ACTIVITY, params)
+        self._see(rows)
+
+    def _execute(self, sql: str, params: list[tuple]) -> None:
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, params)
+        self.records_written += len(params)
+        self.on_progress(self.rows_read)
+
+    def finish(self, format_name: str) -> Outcome:
+        self._write_usage()
+        self._write_activity()
+        moved = identities.apply_identity_rows(self.identity_rows) if self.identity_rows else 0
+        owners = {self.identities.person_of(pk) for pk in self.touched} - {None}
+        if self.first_day is not None:
+            rollups.recompute(owners, self.first_day, self.last_day)
+        unmatched = sum(
+            1 for pk in self.touched if self.identities.person_of(pk) is None and not self.identities.is_service(pk)
+        )
+        return Outcome(
+            format=format_name, rows_read=self.rows_read, records_written=self.records_written + moved,
+            people_matched=len(owners), identities_unmatched=unmatched, first_day=self.first_day,
+            last_day=self.last_day, vendors=self.vendors,
+        )

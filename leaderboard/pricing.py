@@ -1,0 +1,70 @@
+"""Estimated cost of usage the provider did not price, from the genai-prices list.
+
+Rows here are whole days, not requests, so prices are taken at the base tier: a day with 5M input
+tokens must not be charged the long-context rate that applies to a single 200k-token request. We
+price a small probe of each token kind once per model and multiply, which both avoids the tiers and
+keeps the per-row cost to four multiplications.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+
+from genai_prices import Usage, calc_price
+
+PROBE = 1000
+# The price list's provider ids, where ours differ or where a vendor resells others' models.
+PROVIDER_IDS = {"anthropic": "anthropic", "openai": "openai", "cursor": "cursor", "github": None}
+
+
+@dataclass(frozen=True, slots=True)
+class UnitPrices:
+    """Dollars per token of each disjoint kind."""
+
+    input: Decimal
+    cache_write: Decimal
+    cache_read: Decimal
+    output: Decimal
+
+    def cost(self, input_tokens: int, cache_write_tokens: int, cache_read_tokens: int, output_tokens: int) -> Decimal:
+        return (
+            self.input * input_tokens
+            + self.cache_write * cache_write_tokens
+            + self.cache_read * cache_read_tokens
+            + self.output * output_tokens
+        )
+
+
+def _probe(model: str, provider_id: str | None, **tokens) -> Decimal:
+    return calc_price(Usage(**tokens), model, provider_id=provider_id).total_price / PROBE
+
+
+@lru_cache(maxsize=4096)
+def unit_prices(vendor: str, model: str) -> UnitPrices | None:
+    """Per-token prices for ``model`` as sold by ``vendor``, or None when no price list knows it."""
+    if not model:
+        return None
+    provider_id = PROVIDER_IDS.get(vendor, vendor)
+    for candidate in (provider_id, None) if provider_id else (None,):
+        try:
+            # genai-prices counts cache reads and writes inside input_tokens; ours are disjoint.
+            uncached = _probe(model, candidate, input_tokens=PROBE)
+            return UnitPrices(
+                input=uncached,
+                cache_write=_probe(model, candidate, input_tokens=PROBE, cache_write_tokens=PROBE),
+                cache_read=_probe(model, candidate, input_tokens=PROBE, cache_read_tokens=PROBE),
+                output=_probe(model, candidate, output_tokens=PROBE),
+            )
+        except (LookupError, ValueError):
+            continue
+    return None
+
+
+def estimate_cost(vendor: str, model: str, input_tokens: int, cache_write_tokens: int,
+                  cache_read_tokens: int, output_tokens: int) -> Decimal | None:
+    prices = unit_prices(vendor, model)
+    if prices is None:
+        return None
+    return prices.cost(input_tokens, cache_write_tokens, cache_read_tokens, output_tokens)

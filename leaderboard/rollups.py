@@ -1,0 +1,104 @@
+"""Daily rollups: what the boards and the flags read, recomputed from the stored usage rows.
+
+A recompute replaces the rollups of a set of people over a range of days with what UsageRecord and
+ActivityRecord say now. It never adds to a total, so running it twice, or replaying an import,
+gives the same numbers. Precedence (design.md §2): per person, day and vendor only the rows of the
+best-ranked source present are counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.db import connection, transaction
+from django.db.models import Max, Min
+
+from accounts.models import ProviderIdentity
+
+from .models import ActivityRecord, DailyUsage, PersonDay, UsageRecord
+
+# Keeps each statement's parameter list well under SQLite's limit.
+PEOPLE_PER_STATEMENT = 500
+
+_USAGE = UsageRecord._meta.db_table
+_ACTIVITY = ActivityRecord._meta.db_table
+_IDENTITY = ProviderIdentity._meta.db_table
+_DAILY = DailyUsage._meta.db_table
+_PERSON_DAY = PersonDay._meta.db_table
+
+_RECOMPUTE_DAILY = f"""
+INSERT INTO {_DAILY} (person_id, day, vendor, model, source, input_tokens, cache_write_tokens,
+                      cache_read_tokens, output_tokens, total_tokens, requests, cost_usd, unpriced_records)
+SELECT i.person_id, r.day, r.vendor, r.model, MIN(r.source),
+       SUM(r.input_tokens), SUM(r.cache_write_tokens), SUM(r.cache_read_tokens), SUM(r.output_tokens),
+       SUM(r.input_tokens + r.cache_write_tokens + r.cache_read_tokens + r.output_tokens),
+       SUM(r.requests), COALESCE(SUM(r.cost_usd), 0),
+       SUM(CASE WHEN r.cost_usd IS NULL THEN 1 ELSE 0 END)
+FROM {_USAGE} r
+JOIN {_IDENTITY} i ON i.id = r.identity_id
+JOIN (
+    SELECT i2.person_id AS person_id, r2.day AS day, r2.vendor AS vendor, MIN(r2.source_rank) AS best
+    FROM {_USAGE} r2 JOIN {_IDENTITY} i2 ON i2.id = r2.identity_id
+    WHERE i2.person_id IN ({{people}}) AND r2.day BETWEEN %s AND %s
+    GROUP BY i2.person_id, r2.day, r2.vendor
+) b ON b.person_id = i.person_id AND b.day = r.day AND b.vendor = r.vendor AND b.best = r.source_rank
+WHERE i.person_id IN ({{people}}) AND r.day BETWEEN %s AND %s
+GROUP BY i.person_id, r.day, r.vendor, r.model
+"""
+
+_RECOMPUTE_PERSON_DAY = f"""
+INSERT INTO {_PERSON_DAY} (person_id, day, total_tokens, output_tokens, requests, cost_usd,
+                           unpriced_records, active)
+SELECT person_id, day, SUM(total_tokens), SUM(output_tokens), SUM(requests), SUM(cost_usd),
+       SUM(unpriced_records), MAX(active) = 1
+FROM (
+    SELECT person_id, day, total_tokens, output_tokens, requests, cost_usd, unpriced_records,
+           CASE WHEN total_tokens > 0 OR requests > 0 THEN 1 ELSE 0 END AS active
+    FROM {_DAILY}
+    WHERE person_id IN ({{people}}) AND day BETWEEN %s AND %s
+    UNION ALL
+    SELECT i.person_id, a.day, 0, 0, 0, 0, 0,
+           CASE WHEN a.active OR a.sessions > 0 OR a.requests > 0 THEN 1 ELSE 0 END
+    FROM {_ACTIVITY} a JOIN {_IDENTITY} i ON i.id = a.identity_id
+    WHERE i.person_id IN ({{people}}) AND a.day BETWEEN %s AND %s
+) AS days
+GROUP BY person_id, day
+"""
+
+
+def recompute(person_ids: Iterable[int], start: date, end: date) -> None:
+    """Rebuild DailyUsage and PersonDay for these people over [start, end] from the stored rows."""
+    people = sorted({pk for pk in person_ids if pk is not None})
+    if not people:
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        for offset in range(0, len(people), PEOPLE_PER_STATEMENT):
+            chunk = people[offset: offset + PEOPLE_PER_STATEMENT]
+            marks = ", ".join(["%s"] * len(chunk))
+            for table in (_DAILY, _PERSON_DAY):
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE person_id IN ({marks}) AND day BETWEEN %s AND %s",
+                    [*chunk, start, end],
+                )
+            for statement in (_RECOMPUTE_DAILY, _RECOMPUTE_PERSON_DAY):
+                cursor.execute(statement.format(people=marks), [*chunk, start, end, *chunk, start, end])
+
+
+def recompute_for_identities(identity_ids: Iterable[int], *, also_people: Iterable[int] = ()) -> None:
+    """Rebuild the rollups that rows of these identities feed: after an identity changes hands.
+
+    ``also_people`` are the people the identities used to belong to, whose totals lose those rows.
+    """
+    identity_ids = list(identity_ids)
+    people = set(also_people) | set(
+        ProviderIdentity.objects.filter(pk__in=identity_ids, person__isnull=False).values_list("person_id", flat=True)
+    )
+    spans = [
+        model.objects.filter(identity_id__in=identity_ids).aggregate(first=Min("day"), last=Max("day"))
+        for model in (UsageRecord, ActivityRecord)
+    ]
+    firsts = [span["first"] for span in spans if span["first"]]
+    lasts = [span["last"] for span in spans if span["last"]]
+    if firsts:
+        recompute(people, min(firsts), max(lasts))
