@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -89,6 +90,11 @@ class Person(AbstractBaseUser, PermissionsMixin):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     # Admins only: salary-based budgets read it; no board or person page shows it.
     annual_base_salary = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # Part-time people get this share of a fixed budget (a salary-based budget already reflects it).
+    work_percent = models.PositiveSmallIntegerField(
+        "working time (%)", default=100, validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="100 for full time; 50 for someone working half the week.",
+    )
     github_login = models.CharField(max_length=100, blank=True)
     privacy = models.CharField(max_length=10, choices=Privacy.choices, default=Privacy.NAMED)
     digest = models.CharField(
@@ -112,6 +118,9 @@ class Person(AbstractBaseUser, PermissionsMixin):
         constraints = [
             models.UniqueConstraint(
                 Lower("github_login"), condition=~models.Q(github_login=""), name="person_github_login_ci_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(work_percent__gte=1, work_percent__lte=100), name="person_work_percent_range"
             ),
         ]
 

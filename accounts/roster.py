@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from leaderboard.identities import match_people
 from leaderboard.ingestion.reading import Export
 from leaderboard.ingestion.rows import ImportRefused, Problem
 
@@ -113,7 +114,10 @@ def import_roster(*, path: Path, name: str) -> RosterResult:
         check_roster(roster=roster, people=people)
         if roster.problems:
             raise ImportRefused(_capped(roster.problems, name))
-        return apply_roster(roster=roster, people=people)
+        result = apply_roster(roster=roster, people=people)
+        # Usage imported before these people were on the roster becomes theirs now.
+        match_people(people[row.email].pk for row in roster.rows)
+        return result
 
 
 # --- reading ------------------------------------------------------------------------------------

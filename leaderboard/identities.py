@@ -199,7 +199,8 @@ def mark_service_account(*, identity: ProviderIdentity, by: Person) -> None:
     identity = ProviderIdentity.objects.select_for_update().get(pk=identity.pk)
     previous = _set_person([identity], None, by=by)
     identity.is_service_account = True
-    identity.save(update_fields=["is_service_account"])
+    identity.mapped_by, identity.mapped_at = by, timezone.now()
+    identity.save(update_fields=["is_service_account", "mapped_by", "mapped_at"])
     rollups.recompute_for_identities(_with_linked([identity]), also_people=previous)
 
 

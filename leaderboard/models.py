@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Person, ProviderIdentity
 
@@ -71,6 +72,13 @@ class UsageExport(models.Model):
 
     def get_absolute_url(self):
         return reverse("import_detail", args=[self.pk])
+
+    @property
+    def format_label(self) -> str:
+        from .ingestion import FORMATS
+
+        fmt = FORMATS.get(self.format or self.requested_format)
+        return fmt.label if fmt else (self.format or "not detected yet")
 
     @property
     def is_done(self) -> bool:
@@ -222,3 +230,400 @@ class PersonDay(models.Model):
         constraints = [models.UniqueConstraint(fields=["person", "day"], name="person_day_key")]
         indexes = [models.Index(fields=["day", "person"])]
 
+
+
+# --- Budgets ------------------------------------------------------------------------------------
+
+
+def default_working_weekdays() -> list[int]:
+    return [1, 2, 3, 4, 5]  # ISO weekdays: Monday to Friday.
+
+
+class OrgSettings(models.Model):
+    """The organisation's working week and the flag housekeeping numbers: one row, pk 1."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    working_weekdays = models.JSONField(
+        default=default_working_weekdays, help_text="ISO weekdays that are working days (1 = Monday, 7 = Sunday)."
+    )
+    grace_days = models.PositiveSmallIntegerField(
+        default=30, help_text="New joiners are not flagged during their first this many days."
+    )
+    max_data_lag_days = models.PositiveSmallIntegerField(
+        default=3,
+        help_text="A vendor whose latest imported day is older than this is stale: rules that need its data wait.",
+    )
+
+    class Meta:
+        verbose_name = "organisation settings"
+        verbose_name_plural = "organisation settings"
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="org_settings_single_row")]
+
+    def __str__(self):
+        return "Organisation settings"
+
+    @classmethod
+    def load(cls) -> "OrgSettings":
+        settings, _ = cls.objects.get_or_create(pk=1)
+        return settings
+
+
+class BudgetPolicyQuerySet(models.QuerySet):
+    def in_effect_on(self, day):
+        return self.filter(effective_from__lte=day)
+
+
+class BudgetPolicy(models.Model):
+    """A budget rule for the organisation, a team (and its sub-teams) or a person, from a date on.
+
+    Rows are never edited once in effect: a change is a new row with a later ``effective_from``, so a
+    past period is always judged by the budget of its time.
+    """
+
+    class Scope(models.TextChoices):
+        ORG = "org", "Organisation default"
+        TEAM = "team", "Team (and its sub-teams)"
+        PERSON = "person", "Person"
+
+    class Kind(models.TextChoices):
+        PER_WORKING_DAY = "day", "Fixed amount per working day"
+        PER_MONTH = "month", "Fixed amount per month"
+        PER_YEAR = "year", "Fixed amount per year"
+        SALARY_SHARE = "salary", "Share of annual base salary"
+
+    scope = models.CharField(max_length=6, choices=Scope.choices)
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="budget_policies"
+    )
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="budget_policies")
+    kind = models.CharField(max_length=6, choices=Kind.choices, default=Kind.PER_WORKING_DAY)
+    amount_usd = models.DecimalField(
+        "amount (USD)", max_digits=12, decimal_places=2, null=True, blank=True, help_text="For fixed amounts."
+    )
+    salary_percent = models.DecimalField(
+        "share of salary (%)", max_digits=5, decimal_places=2, null=True, blank=True,
+        help_text="For salary-based budgets: 50 means half of the annual base salary a year.",
+    )
+    effective_from = models.DateField()
+    note = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = BudgetPolicyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["scope", "team__name", "person__name", "-effective_from"]
+        verbose_name_plural = "budget policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scope="org", team__isnull=True, person__isnull=True)
+                | models.Q(scope="team", team__isnull=False, person__isnull=True)
+                | models.Q(scope="person", team__isnull=True, person__isnull=False),
+                name="budget_policy_scope_target",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="salary", salary_percent__gt=0)
+                | (~models.Q(kind="salary") & models.Q(amount_usd__gte=0)),
+                name="budget_policy_has_amount",
+            ),
+            # One policy per target and start date: two would make the budget of that day ambiguous.
+            models.UniqueConstraint(
+                fields=["effective_from"], condition=models.Q(scope="org"), name="budget_policy_org_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["team", "effective_from"], condition=models.Q(scope="team"), name="budget_policy_team_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["person", "effective_from"], condition=models.Q(scope="person"),
+                name="budget_policy_person_unique",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.target_label}: {self.describe()} from {self.effective_from:%Y-%m-%d}"
+
+    @property
+    def target_label(self) -> str:
+        if self.scope == self.Scope.TEAM:
+            return f"Team {self.team}"
+        if self.scope == self.Scope.PERSON:
+            return str(self.person)
+        return "Organisation default"
+
+    def describe(self) -> str:
+        if self.kind == self.Kind.SALARY_SHARE:
+            return f"{self.salary_percent.normalize():f}% of annual base salary"
+        unit = {self.Kind.PER_WORKING_DAY: "working day", self.Kind.PER_MONTH: "month", self.Kind.PER_YEAR: "year"}
+        return f"${self.amount_usd:,.2f} per {unit[self.kind]}"
+
+
+# --- Flags --------------------------------------------------------------------------------------
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2}
+
+
+class FlagRule(models.Model):
+    """One rule of the flag evaluation, as an admin tuned it. What each number means depends on the kind
+    (see ``flags.PARAMETERS``)."""
+
+    class Kind(models.TextChoices):
+        UNDERUSE = "underuse", "Underuse of budget"
+        INACTIVE = "inactive", "Inactive"
+        DROP = "drop", "Usage drop"
+        RUNAWAY = "runaway", "Runaway spend"
+        UNATTRIBUTED = "unattributed", "Unattributed usage"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, unique=True)
+    enabled = models.BooleanField(default=True)
+    severity = models.CharField(max_length=6, choices=Severity.choices, default=Severity.MEDIUM)
+    window_days = models.PositiveSmallIntegerField(default=30)
+    baseline_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    threshold = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    severe_threshold = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    amount_usd = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    cap_usd = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    scope_team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Only people in this team and its sub-teams; empty for everyone.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return self.get_kind_display()
+
+
+class FlagQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(status__in=Flag.LIVE)
+
+    def for_people(self):
+        return self.filter(person__isnull=False)
+
+
+class Flag(models.Model):
+    """A rule's finding about one person (or, for unattributed usage, one identity), and its review."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        SNOOZED = "snoozed", "Snoozed"
+        DISMISSED = "dismissed", "Dismissed"
+        RESOLVED = "resolved", "Resolved"
+
+    class DismissReason(models.TextChoices):
+        ON_LEAVE = "on_leave", "On leave"
+        ROLE_NO_AI = "role_no_ai", "Role does not need AI"
+        DATA_PROBLEM = "data_problem", "Data problem"
+        OTHER = "other", "Other"
+
+    # The statuses that still need someone: at most one such flag per person and rule.
+    LIVE = (Status.OPEN, Status.ACKNOWLEDGED, Status.SNOOZED)
+
+    rule = models.ForeignKey(FlagRule, on_delete=models.PROTECT, related_name="flags")
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="flags")
+    identity = models.ForeignKey(
+        ProviderIdentity, null=True, blank=True, on_delete=models.CASCADE, related_name="flags"
+    )
+    assignee = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_flags",
+        help_text="A manager it was handed to; empty means the person's reporting line.",
+    )
+    severity = models.CharField(max_length=6, choices=Severity.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    explanation = models.TextField()
+    numbers = models.JSONField(default=dict, blank=True)
+    opened_on = models.DateField()
+    updated_on = models.DateField()
+    closed_on = models.DateField(null=True, blank=True)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    snoozed_until = models.DateField(null=True, blank=True)
+    dismiss_reason = models.CharField(max_length=12, choices=DismissReason.choices, blank=True)
+    dismiss_text = models.CharField(max_length=500, blank=True)
+    # After a dismissal the rule stays quiet about this person until then (a whole new window of data).
+    suppressed_until = models.DateField(null=True, blank=True)
+    resolution = models.CharField(max_length=500, blank=True)
+
+    objects = FlagQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "rule"],
+                condition=models.Q(status__in=["open", "acknowledged", "snoozed"], person__isnull=False),
+                name="flag_one_live_per_person_rule",
+            ),
+            models.UniqueConstraint(
+                fields=["identity", "rule"],
+                condition=models.Q(status__in=["open", "acknowledged", "snoozed"], identity__isnull=False),
+                name="flag_one_live_per_identity_rule",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(person__isnull=False, identity__isnull=True)
+                | models.Q(person__isnull=True, identity__isnull=False),
+                name="flag_has_one_subject",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "severity"]), models.Index(fields=["person", "status"])]
+
+    def __str__(self):
+        return f"{self.rule} — {self.subject_label}"
+
+    def get_absolute_url(self):
+        return reverse("flag", args=[self.pk])
+
+    @property
+    def subject_label(self) -> str:
+        if self.person_id:
+            return str(self.person)
+        return str(self.identity)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE
+
+
+class FlagEvent(models.Model):
+    """The audit trail: who did what to a flag, when, and its fields before and after."""
+
+    class Action(models.TextChoices):
+        OPENED = "opened", "Opened"
+        UPDATED = "updated", "Updated by the evaluation"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        NOTED = "noted", "Added a note"
+        SNOOZED = "snoozed", "Snoozed"
+        WOKE = "woke", "Snooze ended"
+        DISMISSED = "dismissed", "Dismissed"
+        REASSIGNED = "reassigned", "Reassigned"
+        RESOLVED = "resolved", "Resolved"
+        AUTO_RESOLVED = "auto_resolved", "Resolved itself"
+        ANSWERED = "answered", "Answered"
+
+    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="Empty: the evaluation."
+    )
+    at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=14, choices=Action.choices)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True)
+    # Events about internal notes are for reviewers only.
+    internal = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+
+class FlagNote(models.Model):
+    """Words on a flag. Internal notes are for reviewers only; replies and answers the person sees too."""
+
+    class Kind(models.TextChoices):
+        INTERNAL = "internal", "Internal note (reviewers only)"
+        REPLY = "reply", "Reply to the person"
+        ANSWER = "answer", "The person's answer"
+
+    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+
+class Exemption(models.Model):
+    """An admin's decision that a person is not to be flagged (by one rule or all) until a date."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="exemptions")
+    rule = models.ForeignKey(
+        FlagRule, null=True, blank=True, on_delete=models.CASCADE, related_name="exemptions",
+        help_text="Empty: every rule.",
+    )
+    reason = models.CharField(max_length=500)
+    starts_on = models.DateField(default=timezone.localdate)
+    expires_on = models.DateField()
+    created_by = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-expires_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_on__gte=models.F("starts_on")), name="exemption_ends_after_start"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.person} exempt from {self.rule or 'all rules'} until {self.expires_on:%Y-%m-%d}"
+
+
+class FlagEvaluation(models.Model):
+    """One run of the evaluation: what it did, and what it could not judge (shown on the queue)."""
+
+    as_of = models.DateField()
+    trigger = models.CharField(max_length=20, default="beat")
+    started_at = models.DateTimeField(default=timezone.now)
+    duration = models.FloatField(default=0)
+    people = models.PositiveIntegerField(default=0)
+    opened = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    # {"grace": 3, "leave": 1, ...} and [{"vendor": "cursor", "last_day": "2025-03-02"}]
+    skipped = models.JSONField(default=dict, blank=True)
+    stale_vendors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+
+
+class Notification(models.Model):
+    """One email or Slack message to send, exactly once: ``key`` says what makes it the same message,
+    and a worker sends it only after moving it from pending to sending with a conditional UPDATE."""
+
+    class Kind(models.TextChoices):
+        NEW_FLAG = "new_flag", "New high-severity flag"
+        DIGEST = "digest", "Digest of open flags"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SLACK = "slack", "Slack"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    key = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    channel = models.CharField(max_length=5, choices=Channel.choices, default=Channel.EMAIL)
+    recipient = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    flag = models.ForeignKey(Flag, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self):
+        return self.key

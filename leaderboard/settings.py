@@ -4,6 +4,7 @@ environment; with nothing set, the app runs on SQLite and an embedded broker und
 See README.md ("Configuration") for the variables and what production needs.
 """
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -103,8 +104,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 60,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
-    # Tests get a file-backed database so the browser tests' live server and a worker process can share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # Tests get a file-backed database so that a Celery worker process can share it; one per test
+    # run (pid), so that two runs side by side don't destroy each other's.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

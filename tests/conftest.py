@@ -22,6 +22,18 @@ SAMPLES = Path(__file__).parent / "samples" / "org-acme"
 PASSWORD = "correct horse battery staple"
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Pages render in tests without `collectstatic`: serve static files from the source folders.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
 @dataclass
 class Cast:
     engineering: Team
@@ -68,3 +80,9 @@ def login(client):
         return client
 
     return _login
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Real hashing costs a second per cast; tests check who may log in, not the hash's strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,72 @@
+"""Browser journeys: Playwright driving Debian's Chromium against the live test server.
+
+``playwright install`` cannot download browsers here, so we launch the system Chromium. In CI
+(the CI variable is set) a missing browser is an error, not a skip: these tests must run there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+# Playwright's sync API runs an event loop in this thread; Django would otherwise refuse ORM calls
+# made from the test body (creating the cast, checking results) as if they were async code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium"))
+# Without the networking switches Chromium keeps trying to reach Google's hosts, which this
+# machine's closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def browser_login(page, live_server, person, password: str = PASSWORD):
+    """Log in through the real login form, as a person would."""
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Work email").fill(person.email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+    return page

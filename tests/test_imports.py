@@ -1,0 +1,388 @@
+"""The import pipeline: exactly once, all or nothing, every number where it belongs."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import zipfile
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+from django.db import OperationalError
+from django.db.models import Sum
+from django.utils import timezone
+
+from accounts.models import ProviderIdentity
+from leaderboard import identities, imports
+from leaderboard.models import DailyUsage, PersonDay, UsageExport, UsageRecord
+
+HEADER = "date,email,provider,model,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,requests,cost_usd\n"
+Status = UsageExport.Status
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def run(content: bytes | Path, name: str = "usage.csv", **fields) -> UsageExport:
+    """Store an export the way an upload does and run the import in this process."""
+    if isinstance(content, Path):
+        name, content = content.name, content.read_bytes()
+    export, created = imports.store_export(
+        content=ContentFile(content, name=name), name=name, origin=UsageExport.Origin.COMMAND, queue=False, **fields
+    )
+    if created and export.status == Status.QUEUED:
+        imports.process_export(export.pk)
+    export.refresh_from_db()
+    return export
+
+
+def csv(*rows: str) -> bytes:
+    return (HEADER + "".join(row + "\n" for row in rows)).encode()
+
+
+def tokens(person) -> int:
+    return PersonDay.objects.filter(person=person).aggregate(total=Sum("total_tokens"))["total"] or 0
+
+
+def import_sample_org(samples: Path):
+    from django.core.management import call_command
+
+    call_command("import_people", samples / "roster.csv", stdout=io.StringIO())
+    for path in [samples / "anthropic" / "users.json", samples / "anthropic" / "api_keys.json",
+                 samples / "openai" / "users.json"]:
+        assert run(path).status == Status.SUCCEEDED
+    for folder in ("anthropic", "openai", "cursor", "generic"):
+        for path in sorted((samples / folder).iterdir()):
+            if path.name not in ("users.json", "api_keys.json"):
+                export = run(path)
+                assert export.status == Status.SUCCEEDED, export.problems
+    from accounts.models import Person
+
+    for file_name, email in json.loads((samples / "expected.json").read_text())["ccusage_uploads"].items():
+        person = Person.objects.get(email=email)
+        assert run(samples / "ccusage" / file_name, attributed_to=person).status == Status.SUCCEEDED
+
+
+def totals_by_person_and_vendor(start, end):
+    rows = DailyUsage.objects.between(start, end).values("person__email", "vendor").annotate(
+        total=Sum("total_tokens"), cost=Sum("cost_usd"), input=Sum("input_tokens"),
+        cache_write=Sum("cache_write_tokens"), cache_read=Sum("cache_read_tokens"), output=Sum("output_tokens"),
+        requests=Sum("requests"),
+    )
+    found = {}
+    for row in rows:
+        found.setdefault(row["person__email"], {})[row["vendor"]] = row
+    return found
+
+
+# --- The sample org -------------------------------------------------------------------------------
+
+
+def test_it_imports_the_sample_org_to_the_expected_totals(db, samples):
+    import_sample_org(samples)
+    expected = json.loads((samples / "expected.json").read_text())
+    found = totals_by_person_and_vendor(expected["period"]["start"], expected["period"]["end"])
+
+    assert set(found) == set(expected["people"])
+    for email, person in expected["people"].items():
+        vendors = found[email]
+        for field, key in [("input_tokens", "input"), ("cache_write_tokens", "cache_write"),
+                           ("cache_read_tokens", "cache_read"), ("output_tokens", "output"),
+                           ("requests", "requests"), ("total_tokens", "total")]:
+            assert sum(v[key] for v in vendors.values()) == person[field], (email, field)
+        assert set(vendors) == set(person["by_vendor"]), email
+        for vendor, numbers in person["by_vendor"].items():
+            assert vendors[vendor]["total"] == numbers["total_tokens"], (email, vendor)
+            assert float(vendors[vendor]["cost"]) == pytest.approx(float(numbers["cost_usd"]), rel=0.01, abs=0.01)
+    for email in expected["zero_usage"]:
+        assert email not in found
+    assert not UsageRecord.objects.filter(identity__person__isnull=True).exists()
+
+
+def test_it_changes_nothing_when_the_sample_org_is_imported_again(db, samples):
+    import_sample_org(samples)
+    before = list(DailyUsage.objects.order_by("person", "day", "vendor", "model").values())
+    exports = UsageExport.objects.count()
+
+    import_sample_org(samples)
+
+    assert list(DailyUsage.objects.order_by("person", "day", "vendor", "model").values()) == before
+    assert UsageExport.objects.count() == exports
+
+
+# --- Exactly once ---------------------------------------------------------------------------------
+
+
+def test_it_recognises_the_same_bytes_as_a_duplicate(cast):
+    first = run(csv("2026-10-01,erin@example.com,mistral,m,10,5,0,0,1,0.10"))
+    again, created = imports.store_export(
+        content=ContentFile(csv("2026-10-01,erin@example.com,mistral,m,10,5,0,0,1,0.10")), name="copy.csv",
+        origin=UsageExport.Origin.UPLOAD, queue=False,
+    )
+    assert not created and again.pk == first.pk
+    assert tokens(cast.erin) == 15
+
+
+def test_it_counts_overlapping_exports_once(cast):
+    run(csv("2026-10-01,erin@example.com,mistral,m,10,5,0,0,1,", "2026-10-02,erin@example.com,mistral,m,10,5,0,0,1,"))
+    # A later export repeats Oct 2 (with a corrected figure) and adds Oct 3.
+    run(csv("2026-10-02,erin@example.com,mistral,m,20,5,0,0,1,", "2026-10-03,erin@example.com,mistral,m,1,1,0,0,1,"))
+
+    days = dict(PersonDay.objects.filter(person=cast.erin).values_list("day", "total_tokens"))
+    assert days == {date(2026, 10, 1): 15, date(2026, 10, 2): 25, date(2026, 10, 3): 2}
+
+
+def test_it_sums_rows_that_share_a_key_within_one_file(cast):
+    run(csv("2026-10-01,erin@example.com,mistral,m,10,5,0,0,1,0.10", "2026-10-01,ERIN@example.com,mistral,m,1,1,0,0,2,0.05"))
+
+    [record] = UsageRecord.objects.all()
+    assert (record.input_tokens, record.output_tokens, record.requests) == (11, 6, 3)
+    assert record.cost_usd == Decimal("0.15")
+
+
+def test_it_keeps_the_numbers_when_the_same_data_arrives_in_other_bytes(cast):
+    run(csv("2026-10-01,erin@example.com,mistral,m,10,5,0,0,1,0.10"))
+    run(("\ufeff" + HEADER.replace("\n", "\r\n") + "2026-10-01,erin@example.com,mistral,m,10.0,5,,,1,$0.10\r\n").encode())
+
+    assert tokens(cast.erin) == 15
+    assert UsageExport.objects.filter(status=Status.SUCCEEDED).count() == 2
+
+
+def test_it_reads_gzip_and_zip(cast):
+    data = csv("2026-10-01,erin@example.com,mistral,m,10,5,0,0,1,")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("usage.csv", csv("2026-10-02,erin@example.com,mistral,m,1,1,0,0,1,"))
+
+    assert run(gzip.compress(data), name="usage.csv.gz").status == Status.SUCCEEDED
+    assert run(archive.getvalue(), name="usage.zip").status == Status.SUCCEEDED
+    assert tokens(cast.erin) == 17
+
+
+# --- Precedence and cost --------------------------------------------------------------------------
+
+
+def claude_code_page(email, day, tokens_in, cents):
+    return {"data": [{
+        "date": f"{day}T00:00:00Z", "actor": {"type": "user_actor", "email_address": email},
+        "organization_id": "org", "customer_type": "api", "terminal_type": "vscode", "is_remote": False,
+        "core_metrics": {"num_sessions": 2, "lines_of_code": {"added": 5, "removed": 1},
+                         "commits_by_claude_code": 1, "pull_requests_by_claude_code": 0},
+        "tool_actions": {"edit_tool": {"accepted": 3, "rejected": 1}},
+        "model_breakdown": [{"model": "claude-sonnet-4-5-20250929",
+                             "tokens": {"input": tokens_in, "output": 0, "cache_read": 0, "cache_creation": 0},
+                             "estimated_cost": {"currency": "USD", "amount": cents}}],
+    }], "has_more": False, "next_page": None}
+
+
+def ccusage(day, tokens_in):
+    return {"daily": [{"date": day, "inputTokens": tokens_in, "outputTokens": 0, "cacheCreationTokens": 0,
+                       "cacheReadTokens": 0, "totalTokens": tokens_in, "totalCost": 0.01,
+                       "modelsUsed": ["claude-sonnet-4-5-20250929"],
+                       "modelBreakdowns": [{"modelName": "claude-sonnet-4-5-20250929", "inputTokens": tokens_in,
+                                            "outputTokens": 0, "cacheCreationTokens": 0, "cacheReadTokens": 0,
+                                            "cost": 0.01}]}]}
+
+
+def test_it_counts_only_the_best_source_per_person_day_and_vendor(cast):
+    run(json.dumps(claude_code_page("erin@example.com", "2026-10-01", 1000, 50)).encode(), name="cc.json")
+    run(json.dumps(ccusage("2026-10-01", 999)).encode(), name="a.json", attributed_to=cast.erin)
+    run(json.dumps(ccusage("2026-10-02", 7)).encode(), name="b.json", attributed_to=cast.erin)
+
+    counted = dict(DailyUsage.objects.filter(person=cast.erin).values_list("day", "source"))
+    assert counted == {date(2026, 10, 1): "claude_code_analytics", date(2026, 10, 2): "ccusage"}
+    assert tokens(cast.erin) == 1007
+    # The lower source is still stored, for the person's page.
+    assert UsageRecord.objects.filter(source="ccusage").count() == 2
+
+
+def test_it_uses_the_providers_cost_and_estimates_the_rest(cast):
+    run(csv("2026-10-01,erin@example.com,anthropic,claude-sonnet-4-5-20250929,1000000,0,0,0,1,",
+            "2026-10-01,erin@example.com,anthropic,claude-made-up-9,1000,0,0,0,1,",
+            "2026-10-01,erin@example.com,mistral,whatever,1000,0,0,0,1,1.25"))
+
+    records = {r.model: r for r in UsageRecord.objects.all()}
+    # $3 per million uncached input tokens at the base tier, not the long-context rate.
+    assert records["claude-sonnet-4-5-20250929"].cost_usd == Decimal("3")
+    assert not records["claude-sonnet-4-5-20250929"].cost_reported
+    assert records["claude-made-up-9"].cost_usd is None  # unknown, never a silent 0
+    assert records["whatever"].cost_usd == Decimal("1.25") and records["whatever"].cost_reported
+    day = PersonDay.objects.get(person=cast.erin)
+    assert day.cost_usd == Decimal("4.25") and day.unpriced_records == 1
+
+
+# --- Identities -----------------------------------------------------------------------------------
+
+
+def test_it_keeps_usage_nobody_owns_and_moves_it_when_an_admin_maps_it(cast):
+    run(csv("2026-10-01,contractor@elsewhere.example,mistral,m,10,5,0,0,1,"))
+    identity = ProviderIdentity.objects.get(value="contractor@elsewhere.example")
+    assert identity.person is None
+    assert UsageRecord.objects.filter(identity=identity).exists()
+    assert not PersonDay.objects.exists()
+
+    identities.assign_identity(identity=identity, person=cast.erin, by=cast.ada)
+    assert tokens(cast.erin) == 15
+
+    identities.assign_identity(identity=identity, person=cast.lee, by=cast.ada)
+    assert tokens(cast.erin) == 0 and tokens(cast.lee) == 15
+
+    identities.mark_service_account(identity=identity, by=cast.ada)
+    assert tokens(cast.lee) == 0 and UsageRecord.objects.filter(identity=identity).exists()
+
+
+def test_it_attributes_api_key_usage_once_the_identity_lists_arrive(cast, samples):
+    usage = {"data": [{"starting_at": "2026-10-01T00:00:00Z", "ending_at": "2026-10-02T00:00:00Z", "results": [{
+        "account_id": None, "api_key_id": "apikey_1", "model": "claude-sonnet-4-5-20250929",
+        "uncached_input_tokens": 100, "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        "cache_read_input_tokens": 0, "output_tokens": 10}]}], "has_more": False, "next_page": None}
+    keys = {"data": [{"id": "apikey_1", "type": "api_key", "name": "erin-laptop", "status": "active",
+                      "created_by": {"id": "user_erin", "type": "user"}}], "has_more": False}
+    users = {"data": [{"id": "user_erin", "type": "user", "email": "Erin@Example.com", "name": "Erin"}],
+             "has_more": False}
+
+    run(json.dumps(usage).encode(), name="usage.json")
+    assert tokens(cast.erin) == 0
+    run(json.dumps(keys).encode(), name="keys.json")
+    assert tokens(cast.erin) == 0  # the key's creator is not known yet
+    run(json.dumps(users).encode(), name="users.json")
+    assert tokens(cast.erin) == 110
+
+
+def test_it_matches_usage_to_people_who_join_the_roster_later(db, tmp_path):
+    from django.core.management import call_command
+
+    run(csv("2026-10-01,newcomer@example.com,mistral,m,10,5,0,0,1,"))
+    roster = tmp_path / "roster.csv"
+    roster.write_text("email,name\nnewcomer@example.com,New Comer\n")
+    call_command("import_people", roster, stdout=io.StringIO())
+
+    from accounts.models import Person
+
+    assert tokens(Person.objects.get(email="newcomer@example.com")) == 15
+
+
+# --- Refusals -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "where", "field"),
+    [
+        (b"hello,world\n1,2\n", "mystery.csv", "mystery.csv", ""),
+        (b'{"data": [', "broken.json", "broken.json", ""),
+        (b"date,email,provider\n2026-10-01,a@b.c,x\n", "short.csv", "short.csv line 1", "model, input_tokens, output_tokens"),
+        (csv("2026-10-01,erin@example.com,x,m,-5,1,0,0,1,"), "neg.csv", "neg.csv line 2", "input_tokens"),
+        (csv("2026-10-01,erin@example.com,x,m,lots,1,0,0,1,"), "nan.csv", "nan.csv line 2", "input_tokens"),
+        (csv("2026-02-30,erin@example.com,x,m,1,1,0,0,1,"), "day.csv", "day.csv line 2", "date"),
+        (csv("2026-10-01,erin-at-example,x,m,1,1,0,0,1,"), "who.csv", "who.csv line 2", "email"),
+    ],
+)
+def test_it_refuses_bad_files_naming_where_and_applies_nothing(cast, content, name, where, field):
+    export = run(content, name=name)
+
+    assert export.status == Status.FAILED
+    assert export.problems[0]["where"].startswith(where)
+    assert export.problems[0]["field"] == field
+    assert not UsageRecord.objects.exists() and not PersonDay.objects.exists()
+    assert Path(export.file.path).read_bytes().startswith(content[:10])  # the raw file is kept
+
+
+def test_it_applies_nothing_when_a_late_row_is_bad(cast, settings):
+    settings.IMPORT_BATCH_SIZE = 2  # the good rows are written before the bad one is read
+    export = run(csv(*["2026-10-01,erin@example.com,x,m,1,1,0,0,1,"] * 5, "2026-10-02,erin@example.com,x,m,-1,1,0,0,1,"))
+
+    assert export.status == Status.FAILED
+    assert not UsageRecord.objects.exists()
+
+
+def test_it_lists_at_most_fifty_problems(cast):
+    export = run(csv(*["2026-10-01,erin@example.com,x,m,-1,1,0,0,1,"] * 80))
+    assert len(export.problems) == 50
+    assert "and 49 more problems" in export.failure
+
+
+def test_it_refuses_a_file_over_the_size_limit_but_keeps_it(cast, settings):
+    settings.IMPORT_MAX_BYTES = 100
+    export = run(csv(*["2026-10-01,erin@example.com,x,m,1,1,0,0,1,"] * 10))
+    assert export.status == Status.FAILED
+    assert "over the import size limit" in export.failure
+    assert Path(export.file.path).exists()
+
+
+def test_it_refuses_a_ccusage_file_nobody_owns(cast):
+    export = run(json.dumps(ccusage("2026-10-01", 5)).encode(), name="ccusage.json")
+    assert export.status == Status.FAILED
+    assert "names nobody" in export.failure
+
+
+# --- Claims, leases and retries -------------------------------------------------------------------
+
+
+def queued(cast) -> UsageExport:
+    export, _ = imports.store_export(
+        content=ContentFile(csv("2026-10-01,erin@example.com,x,m,1,1,0,0,1,")), name="u.csv",
+        origin=UsageExport.Origin.UPLOAD, queue=False,
+    )
+    return export
+
+
+def test_it_lets_only_one_worker_claim_an_export(cast):
+    export = queued(cast)
+    assert imports.claim(export.pk) is not None
+    assert imports.claim(export.pk) is None
+
+
+def test_it_lets_another_worker_take_over_an_expired_lease(cast):
+    export = queued(cast)
+    imports.claim(export.pk)
+    UsageExport.objects.filter(pk=export.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert imports.process_export(export.pk).status == Status.SUCCEEDED
+    assert UsageExport.objects.get(pk=export.pk).attempts == 2
+    assert tokens(cast.erin) == 2
+
+
+def test_it_gives_up_after_the_last_attempt(cast, settings):
+    settings.IMPORT_MAX_ATTEMPTS = 1
+    export = queued(cast)
+    imports.claim(export.pk)
+    UsageExport.objects.filter(pk=export.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert imports.claim(export.pk) is None
+    export.refresh_from_db()
+    assert export.status == Status.FAILED and "Gave up after 1 attempts" in export.failure
+
+
+def test_it_hands_a_transient_database_error_back_for_a_retry(cast, monkeypatch):
+    export = queued(cast)
+
+    def outage(export):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(imports, "apply_export", outage)
+    with pytest.raises(OperationalError):
+        imports.process_export(export.pk)
+    export.refresh_from_db()
+    assert export.status == Status.QUEUED and not UsageRecord.objects.exists()
+
+
+def test_it_sweeps_up_exports_whose_message_was_lost(cast, settings):
+    export = queued(cast)
+    assert imports.sweep() == []
+    UsageExport.objects.filter(pk=export.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    assert imports.sweep() == [export.pk]
+
+
+def test_it_retries_a_failed_export(cast):
+    export = run(json.dumps(ccusage("2026-10-01", 5)).encode(), name="ccusage.json")
+    UsageExport.objects.filter(pk=export.pk).update(attributed_to=cast.erin)
+
+    assert imports.retry_export(export, queue=False)
+    assert imports.process_export(export.pk).status == Status.SUCCEEDED
+    assert tokens(cast.erin) == 5
