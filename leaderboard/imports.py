@@ -261,39 +261,90 @@ _USAGE_TABLE = UsageRecord._meta.db_table
 _ACTIVITY_TABLE = ActivityRecord._meta.db_table
 
 
-def _upsert(table: str, key: list[str], summed: list[str], other: dict[str, str]) -> str:
-    """INSERT ... ON CONFLICT that sums into a row this same attempt wrote and replaces any other."""
-    columns = [*key, *summed, *other, "export_id", "export_attempt"]
-    same = f"{table}.export_id = excluded.export_id AND {table}.export_attempt = excluded.export_attempt"
-    updates = [f"{c} = CASE WHEN {same} THEN {table}.{c} + excluded.{c} ELSE excluded.{c} END" for c in summed]
-    updates += [f"{c} = CASE WHEN {same} THEN {expr} ELSE excluded.{c} END" for c, expr in other.items()]
-    updates += ["export_id = excluded.export_id", "export_attempt = excluded.export_attempt"]
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({', '.join(c for c in key if c != 'source_rank')}) DO UPDATE SET {', '.join(updates)}"
-    )
+class _Stage:
+    """A temporary table one import's rows pass through: bulk-loaded as they are parsed (COPY on
+    PostgreSQL, executemany on SQLite, no index to maintain), then merged into the real table with
+    one INSERT ... SELECT ... GROUP BY ... ON CONFLICT at the end.
+
+    The GROUP BY sums the rows that share a natural key within this file; ON CONFLICT replaces
+    what other exports wrote for the same key. That is the whole exactly-once rule, in one statement.
+    """
+
+    def __init__(self, *, name: str, target: str, key: list[str], columns: dict[str, str],
+                 summed: list[str], merged: dict[str, str]):
+        self.name, self.target, self.key, self.columns = name, target, key, columns
+        self.summed, self.merged = summed, merged
+
+    @property
+    def create_sql(self) -> str:
+        columns = ", ".join(f"{name} {kind}" for name, kind in self.columns.items())
+        return f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.name} ({columns})"
+
+    @property
+    def merge_sql(self) -> str:
+        aggregates = {**{c: f"SUM({c})" for c in self.summed}, **self.merged}
+        inserted = [*self.key, *aggregates, "export_id", "export_attempt"]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in [*aggregates, "export_id", "export_attempt"])
+        # "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT, not a join.
+        return (
+            f"INSERT INTO {self.target} ({', '.join(inserted)}) "
+            f"SELECT {', '.join(self.key)}, {', '.join(aggregates.values())}, %s, %s FROM {self.name} WHERE true "
+            f"GROUP BY {', '.join(self.key)} "
+            f"ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET {updates}"
+        )
+
+    def reset(self, cursor) -> None:
+        cursor.execute(self.create_sql)
+        cursor.execute(f"DELETE FROM {self.name}")
+
+    def load(self, cursor, rows: list[tuple]) -> None:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {self.name} ({', '.join(self.columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(self.columns))
+            cursor.executemany(f"INSERT INTO {self.name} ({', '.join(self.columns)}) VALUES ({marks})", rows)
+
+    def merge(self, cursor, export_id: int, attempt: int) -> int:
+        cursor.execute(self.merge_sql, [export_id, attempt])
+        merged = cursor.rowcount
+        cursor.execute(f"DELETE FROM {self.name}")
+        return merged
 
 
-UPSERT_USAGE = _upsert(
-    _USAGE_TABLE,
-    key=["vendor", "source", "source_rank", "identity_id", "day", "model", "dims"],
-    summed=["input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens", "requests", "cost_usd"],
-    other={"cost_reported": f"{_USAGE_TABLE}.cost_reported AND excluded.cost_reported"},
+_KEY_TYPES = {"vendor": "varchar(40)", "source": "varchar(30)", "identity_id": "bigint", "day": "date"}
+USAGE_STAGE = _Stage(
+    name="staged_usage",
+    target=_USAGE_TABLE,
+    key=["vendor", "source", "identity_id", "day", "model", "dims"],
+    columns={**_KEY_TYPES, "model": "varchar(200)", "dims": "varchar(255)", "source_rank": "smallint",
+             "input_tokens": "bigint", "cache_write_tokens": "bigint", "cache_read_tokens": "bigint",
+             "output_tokens": "bigint", "requests": "bigint", "cost_usd": "numeric(18, 6)", "cost_reported": "smallint"},
+    summed=["input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens", "requests"],
+    merged={
+        "source_rank": "MIN(source_rank)",
+        # One row of unknown cost makes the key's cost unknown: never a silent partial sum.
+        "cost_usd": "CASE WHEN COUNT(cost_usd) = COUNT(*) THEN SUM(cost_usd) END",
+        "cost_reported": "MIN(cost_reported) = 1",
+    },
 )
 ACTIVITY_COUNTS = [
     "sessions", "requests", "lines_added", "lines_removed", "commits", "pull_requests", "edits_accepted",
     "edits_rejected",
 ]
-UPSERT_ACTIVITY = _upsert(
-    _ACTIVITY_TABLE,
+ACTIVITY_STAGE = _Stage(
+    name="staged_activity",
+    target=_ACTIVITY_TABLE,
     key=["vendor", "source", "identity_id", "day"],
+    columns={**_KEY_TYPES, **{c: "bigint" for c in ACTIVITY_COUNTS}, "active": "smallint"},
     summed=ACTIVITY_COUNTS,
-    other={"active": f"{_ACTIVITY_TABLE}.active OR excluded.active"},
+    merged={"active": "MAX(active) = 1"},
 )
 
 
 class _Writer:
-    """Buffers typed rows and writes them in batches with one executemany each (no ORM per row)."""
+    """Buffers typed rows and stages them in batches (no ORM per row); merges them at the end."""
 
     def __init__(self, export: UsageExport, *, on_progress):
         self.export_id, self.attempt = export.pk, export.attempts
@@ -308,6 +359,9 @@ class _Writer:
         self.first_day: date | None = None
         self.last_day: date | None = None
         self.vendors: set[str] = set()
+        with connection.cursor() as cursor:
+            USAGE_STAGE.reset(cursor)
+            ACTIVITY_STAGE.reset(cursor)
 
     def add(self, item) -> None:
         self.rows_read += 1
@@ -343,12 +397,12 @@ class _Writer:
                 cost = estimate_cost(row.vendor, row.model, row.input_tokens, row.cache_write_tokens,
                                      row.cache_read_tokens, row.output_tokens)
             params.append((
-                row.vendor, row.source, SOURCE_RANK.get(row.source, 9), identity_id, row.day, row.model, row.dims,
+                row.vendor, row.source, identity_id, row.day, row.model, row.dims, SOURCE_RANK.get(row.source, 9),
                 row.input_tokens, row.cache_write_tokens, row.cache_read_tokens, row.output_tokens, row.requests,
-                cost, reported, self.export_id, self.attempt,
+                cost, int(reported),
             ))
             self.touched.add(identity_id)
-        self._execute(UPSERT_USAGE, params)
+        self._stage(USAGE_STAGE, params)
         self._see(rows)
 
     def _write_activity(self) -> None:
@@ -362,21 +416,23 @@ class _Writer:
             params.append((
                 row.vendor, row.source, identity_id, row.day, row.sessions, row.requests, row.lines_added,
                 row.lines_removed, row.commits, row.pull_requests, row.edits_accepted, row.edits_rejected,
-                row.active, self.export_id, self.attempt,
+                int(row.active),
             ))
             self.touched.add(identity_id)
-        self._execute(UPSERT_ACTIVITY, params)
+        self._stage(ACTIVITY_STAGE, params)
         self._see(rows)
 
-    def _execute(self, sql: str, params: list[tuple]) -> None:
+    def _stage(self, stage: _Stage, rows: list[tuple]) -> None:
         with connection.cursor() as cursor:
-            cursor.executemany(sql, params)
-        self.records_written += len(params)
+            stage.load(cursor, rows)
         self.on_progress(self.rows_read)
 
     def finish(self, format_name: str) -> Outcome:
         self._write_usage()
         self._write_activity()
+        with connection.cursor() as cursor:
+            for stage in (USAGE_STAGE, ACTIVITY_STAGE):
+                self.records_written += stage.merge(cursor, self.export_id, self.attempt)
         moved = identities.apply_identity_rows(self.identity_rows) if self.identity_rows else 0
         owners = {self.identities.person_of(pk) for pk in self.touched} - {None}
         if self.first_day is not None:

@@ -137,23 +137,25 @@ class UsageRecord(TokenCounts):
     vendor = models.CharField(max_length=40)
     source = models.CharField(max_length=30, choices=Source.choices)
     source_rank = models.PositiveSmallIntegerField(default=0)
-    identity = models.ForeignKey(ProviderIdentity, on_delete=models.PROTECT, related_name="usage")
+    # Not indexed on its own: the natural key's index starts with identity and day, and serves both.
+    identity = models.ForeignKey(ProviderIdentity, on_delete=models.PROTECT, related_name="usage", db_index=False)
     day = models.DateField()
     model = models.CharField(max_length=200, blank=True)
     # The other grouping dimensions the source has (api key, workspace, event time, ...), as one key.
     dims = models.CharField(max_length=255, blank=True)
     cost_usd = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
     cost_reported = models.BooleanField(default=False, help_text="Cost came from the provider, not estimated.")
-    export = models.ForeignKey(UsageExport, on_delete=models.PROTECT, related_name="+")
+    # Which export (and attempt) last wrote the row: provenance, never queried on a hot path, so
+    # not worth an index that every import would have to maintain.
+    export = models.ForeignKey(UsageExport, on_delete=models.PROTECT, related_name="+", db_index=False)
     export_attempt = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["vendor", "source", "identity", "day", "model", "dims"], name="usage_natural_key"
+                fields=["identity", "day", "vendor", "source", "model", "dims"], name="usage_natural_key"
             )
         ]
-        indexes = [models.Index(fields=["identity", "day"])]
 
 
 class ActivityRecord(models.Model):
@@ -161,7 +163,7 @@ class ActivityRecord(models.Model):
 
     vendor = models.CharField(max_length=40)
     source = models.CharField(max_length=30, choices=Source.choices)
-    identity = models.ForeignKey(ProviderIdentity, on_delete=models.PROTECT, related_name="activity")
+    identity = models.ForeignKey(ProviderIdentity, on_delete=models.PROTECT, related_name="activity", db_index=False)
     day = models.DateField()
     active = models.BooleanField(default=False)
     sessions = models.BigIntegerField(default=0)
@@ -172,14 +174,13 @@ class ActivityRecord(models.Model):
     pull_requests = models.BigIntegerField(default=0)
     edits_accepted = models.BigIntegerField(default=0)
     edits_rejected = models.BigIntegerField(default=0)
-    export = models.ForeignKey(UsageExport, on_delete=models.PROTECT, related_name="+")
+    export = models.ForeignKey(UsageExport, on_delete=models.PROTECT, related_name="+", db_index=False)
     export_attempt = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["vendor", "source", "identity", "day"], name="activity_natural_key")
+            models.UniqueConstraint(fields=["identity", "day", "vendor", "source"], name="activity_natural_key")
         ]
-        indexes = [models.Index(fields=["identity", "day"])]
 
 
 class DailyUsageQuerySet(models.QuerySet):
@@ -194,7 +195,7 @@ class DailyUsage(TokenCounts):
     incremented, so replaying an import leaves the same numbers.
     """
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="daily_usage")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="daily_usage", db_index=False)
     day = models.DateField()
     vendor = models.CharField(max_length=40)
     model = models.CharField(max_length=200, blank=True)
@@ -216,7 +217,7 @@ class DailyUsage(TokenCounts):
 class PersonDay(models.Model):
     """Rollup of a person's whole day across vendors: what the boards rank and the flags watch."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="days")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="days", db_index=False)
     day = models.DateField()
     total_tokens = models.BigIntegerField(default=0)
     output_tokens = models.BigIntegerField(default=0)
@@ -494,6 +495,10 @@ class Flag(models.Model):
     def is_live(self) -> bool:
         return self.status in self.LIVE
 
+    @property
+    def headline(self) -> str:
+        return self.explanation.split("\n", 1)[0]
+
 
 class FlagEvent(models.Model):
     """The audit trail: who did what to a flag, when, and its fields before and after."""
@@ -526,6 +531,9 @@ class FlagEvent(models.Model):
     class Meta:
         ordering = ["at", "pk"]
 
+    def __str__(self):
+        return f"{self.get_action_display()} at {self.at:%Y-%m-%d %H:%M}"
+
 
 class FlagNote(models.Model):
     """Words on a flag. Internal notes are for reviewers only; replies and answers the person sees too."""
@@ -543,6 +551,9 @@ class FlagNote(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} by {self.author}"
 
 
 class Exemption(models.Model):
@@ -588,6 +599,9 @@ class FlagEvaluation(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-pk"]
+
+    def __str__(self):
+        return f"Evaluation as of {self.as_of:%Y-%m-%d}"
 
 
 class Notification(models.Model):

@@ -30,21 +30,20 @@ _PERSON_DAY = PersonDay._meta.db_table
 _RECOMPUTE_DAILY = f"""
 INSERT INTO {_DAILY} (person_id, day, vendor, model, source, input_tokens, cache_write_tokens,
                       cache_read_tokens, output_tokens, total_tokens, requests, cost_usd, unpriced_records)
-SELECT i.person_id, r.day, r.vendor, r.model, MIN(r.source),
-       SUM(r.input_tokens), SUM(r.cache_write_tokens), SUM(r.cache_read_tokens), SUM(r.output_tokens),
-       SUM(r.input_tokens + r.cache_write_tokens + r.cache_read_tokens + r.output_tokens),
-       SUM(r.requests), COALESCE(SUM(r.cost_usd), 0),
-       SUM(CASE WHEN r.cost_usd IS NULL THEN 1 ELSE 0 END)
-FROM {_USAGE} r
-JOIN {_IDENTITY} i ON i.id = r.identity_id
-JOIN (
-    SELECT i2.person_id AS person_id, r2.day AS day, r2.vendor AS vendor, MIN(r2.source_rank) AS best
-    FROM {_USAGE} r2 JOIN {_IDENTITY} i2 ON i2.id = r2.identity_id
-    WHERE i2.person_id IN ({{people}}) AND r2.day BETWEEN %s AND %s
-    GROUP BY i2.person_id, r2.day, r2.vendor
-) b ON b.person_id = i.person_id AND b.day = r.day AND b.vendor = r.vendor AND b.best = r.source_rank
-WHERE i.person_id IN ({{people}}) AND r.day BETWEEN %s AND %s
-GROUP BY i.person_id, r.day, r.vendor, r.model
+SELECT person_id, day, vendor, model, MIN(source),
+       SUM(input_tokens), SUM(cache_write_tokens), SUM(cache_read_tokens), SUM(output_tokens),
+       SUM(input_tokens + cache_write_tokens + cache_read_tokens + output_tokens),
+       SUM(requests), COALESCE(SUM(cost_usd), 0),
+       SUM(CASE WHEN cost_usd IS NULL THEN 1 ELSE 0 END)
+FROM (
+    SELECT i.person_id, r.day, r.vendor, r.model, r.source, r.input_tokens, r.cache_write_tokens,
+           r.cache_read_tokens, r.output_tokens, r.requests, r.cost_usd, r.source_rank,
+           MIN(r.source_rank) OVER (PARTITION BY i.person_id, r.day, r.vendor) AS best
+    FROM {_USAGE} r JOIN {_IDENTITY} i ON i.id = r.identity_id
+    WHERE i.person_id IN ({{people}}) AND r.day BETWEEN %s AND %s
+) AS ranked
+WHERE source_rank = best
+GROUP BY person_id, day, vendor, model
 """
 
 _RECOMPUTE_PERSON_DAY = f"""
@@ -82,7 +81,8 @@ def recompute(person_ids: Iterable[int], start: date, end: date) -> None:
                     [*chunk, start, end],
                 )
             for statement in (_RECOMPUTE_DAILY, _RECOMPUTE_PERSON_DAY):
-                cursor.execute(statement.format(people=marks), [*chunk, start, end, *chunk, start, end])
+                params = [*chunk, start, end] * statement.count("{people}")
+                cursor.execute(statement.format(people=marks), params)
 
 
 def recompute_for_identities(identity_ids: Iterable[int], *, also_people: Iterable[int] = ()) -> None:

@@ -3,11 +3,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from .views import boards, imports
+from .views import boards, imports, review
 
 urlpatterns = [
     path("", include(boards)),
     path("", include(imports)),
+    path("", include(review)),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
 ]

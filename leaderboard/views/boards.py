@@ -1,28 +1,263 @@
-"""The boards employees open every morning."""
+"""The boards employees open every morning: the individual board, the teams, my usage, person pages.
 
-from datetime import timedelta
+Each view parses its query string with a form, calls the selectors in ``leaderboard.boards`` and
+renders. An htmx request (a filter changed, a page turned) gets only the part of the page that
+changes, ``template.html#partial``, and the canonical URL to push; the same URL loaded without
+JavaScript (or by the back button after a history cache miss) renders the whole page.
+"""
 
-from django.db.models import Sum
-from django.shortcuts import render
-from django.urls import path
-from django.utils import timezone
+import io
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+from django_htmx.http import push_url
 
 from accounts.models import Person
 
-from ..models import PersonDay
+from .. import boards, charts, imports
+from ..board_forms import BoardFilterForm, CcusageUploadForm, ModelSuggestionsForm, UsageForm
+from ..models import UsageExport
+
+CCUSAGE_COMMAND = "npx ccusage@latest daily --json --timezone UTC > ccusage.json"
+
+
+def _partial(request) -> bool:
+    """An htmx swap of part of the page; a history restore after a cache miss wants the whole page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _url(name: str, params: dict, *args) -> str:
+    url = reverse(name, args=args)
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def _render(request, template: str, partial: str, context: dict, *, canonical: str | None = None):
+    response = render(request, f"{template}#{partial}" if _partial(request) else template, context)
+    if _partial(request) and canonical:
+        # The form sends every field, empty ones too; the address bar gets the short, shareable URL.
+        push_url(response, canonical)
+    return response
+
+
+def _filter_form(request, catalog, fresh, today) -> BoardFilterForm:
+    # The vendors anything was imported from: the same query that says how fresh each one is.
+    return BoardFilterForm(request.GET, catalog=catalog, vendors=[f.vendor for f in fresh], today=today)
+
+
+def _pagination(board: boards.Board, link) -> dict:
+    """Page links; ``link(n)`` is the URL of page n."""
+    return {
+        "pages": [(n, link(n) if n else None) for n in board.page_numbers()],
+        "previous": link(board.page - 1) if board.has_previous else None,
+        "next": link(board.page + 1) if board.has_next else None,
+    }
+
+
+# --- The individual board -----------------------------------------------------------------------
 
 
 def board(request):
-    end = timezone.now().date()
-    start = end - timedelta(days=29)
-    totals = (
-        PersonDay.objects.filter(day__gte=start, day__lte=end)
-        .exclude(person__privacy=Person.Privacy.HIDDEN)
-        .values("person_id", "person__name", "person__email", "person__team__name")
-        .annotate(total=Sum("total_tokens"))
-        .order_by("-total")[:50]
+    today = boards.utc_today()
+    catalog = boards.catalog()
+    fresh = boards.freshness()
+    form = _filter_form(request, catalog, fresh, today)
+    filters = form.filters()
+    result = boards.leaderboard(filters, viewer=request.user, catalog=catalog, page=form.page_number)
+    charts.draw_sparklines(result)
+    canonical = _url("board", filters.query_params(page=result.page))
+    context = {
+        "form": form, "filters": filters, "board": result, "freshness": fresh,
+        "pagination": _pagination(result, lambda n: _url("board", filters.query_params(page=n))),
+        "csv_url": _url("board_csv", filters.query_params()),
+        "models_url": _url("board_models", {"end": filters.period.end.isoformat()}),
+        "form_url": reverse("board"),
+    }
+    return _render(request, "leaderboard/board.html", "board", context, canonical=canonical)
+
+
+def board_models(request):
+    """The model filter's suggestions, fetched when the field is first focused: a distinct over the
+    rollups that the board itself need not pay for. Without JavaScript the field is plain text."""
+    form = ModelSuggestionsForm(request.GET)
+    end = (form.cleaned_data["end"] if form.is_valid() else None) or boards.utc_today()
+    return render(request, "leaderboard/board.html#model-options", {"models": boards.known_models(end)})
+
+
+def board_csv(request):
+    """The whole board (every page) with the same filters, as the viewer sees it."""
+    today = boards.utc_today()
+    catalog = boards.catalog()
+    form = _filter_form(request, catalog, boards.freshness(), today)
+    filters = form.filters()
+    result = boards.leaderboard(
+        filters, viewer=request.user, catalog=catalog, breakdown=True, sparklines=False, previous=False
     )
-    return render(request, "leaderboard/board.html", {"rows": totals, "start": start, "end": end})
+    out = io.StringIO()
+    boards.write_csv(result.all_rows(), out)
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    name = f"leaderboard-{filters.metric.name}-{filters.period.start}-{filters.period.end}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
-urlpatterns = [path("", board, name="board")]
+# --- Teams --------------------------------------------------------------------------------------
+
+
+def teams(request):
+    today = boards.utc_today()
+    catalog = boards.catalog()
+    fresh = boards.freshness()
+    form = _filter_form(request, catalog, fresh, today)
+    filters = form.filters()
+    result = boards.team_board(filters, catalog=catalog, sort=form.sort_value)
+    params = filters.query_params()
+    context = {
+        "form": form, "filters": filters, "board": result, "freshness": fresh,
+        "sort_columns": [
+            (key, label, _url("teams", {**params, "sort": key} if key != "total" else params))
+            for key, label in boards.TEAM_SORTS.items()
+        ],
+        "form_url": reverse("teams"),
+    }
+    canonical = _url("teams", {**params, **({"sort": result.sort} if result.sort != "total" else {})})
+    return _render(request, "leaderboard/teams.html", "teams", context, canonical=canonical)
+
+
+def team(request, pk):
+    today = boards.utc_today()
+    catalog = boards.catalog()
+    if pk not in catalog.teams:
+        raise Http404
+    fresh = boards.freshness()
+    form = _filter_form(request, catalog, fresh, today)
+    filters = form.filters(team_id=pk)
+    # No sparklines here: the team's own chart above the table shows its days.
+    result = boards.leaderboard(filters, viewer=request.user, catalog=catalog, page=form.page_number, sparklines=False)
+    team_ids = catalog.team_and_below(pk)
+    info = catalog.teams[pk]
+    trend = charts.team_trend_chart(info.name, filters, *boards.team_trend(filters, team_ids))
+    members = [m for m in catalog.people.values() if m.team_id in team_ids]
+    params = {k: v for k, v in filters.query_params().items() if k != "team"}
+    context = {
+        "form": form, "filters": filters, "board": result, "freshness": fresh, "team": info,
+        "team_path": catalog.team_path(pk), "members": len(members), "trend": trend,
+        "sub_teams": sorted((t for t in catalog.teams.values() if t.parent_id == pk), key=lambda t: t.name.lower()),
+        "pagination": _pagination(result, lambda n: _url("team", {**params, **({"page": n} if n > 1 else {})}, pk)),
+        "form_url": reverse("team", args=[pk]),
+    }
+    canonical = _url("team", {**params, **({"page": result.page} if result.page > 1 else {})}, pk)
+    return _render(request, "leaderboard/team.html", "team", context, canonical=canonical)
+
+
+# --- My usage and person pages ------------------------------------------------------------------
+
+
+def _get_person_for_user(request, pk) -> tuple[Person, bool]:
+    """The person, and whether the viewer may see their whole page (themself, anyone above them in
+    the reporting line, an admin). Anyone else sees a named colleague's board numbers only; an
+    anonymous, hidden or departed colleague is a 404, for the page and every fragment of it."""
+    person = get_object_or_404(Person.objects.select_related("team"), pk=pk)
+    viewer = request.user
+    if viewer.pk == person.pk or viewer.is_staff or _is_above(viewer, person):
+        return person, True
+    if person.privacy == Person.Privacy.NAMED and person.status != Person.Status.TERMINATED:
+        return person, False
+    raise Http404
+
+
+def _is_above(viewer: Person, person: Person) -> bool:
+    """Whether the viewer is above the person in the reporting line (what Person.can_see_person
+    decides), in at most one query however deep the line: walk up from the person."""
+    if person.manager_id is None:
+        return False
+    if person.manager_id == viewer.pk:
+        return True
+    managers = dict(Person.objects.exclude(manager=None).values_list("pk", "manager_id"))
+    seen, manager_id = {person.pk}, person.manager_id
+    while manager_id and manager_id not in seen:
+        if manager_id == viewer.pk:
+            return True
+        seen.add(manager_id)
+        manager_id = managers.get(manager_id)
+    return False
+
+
+def _usage_context(request, person: Person, *, full: bool, name: str, args=()) -> dict:
+    today = boards.utc_today()
+    form = UsageForm(request.GET, today=today)
+    period = form.get_period()
+    overview = boards.usage_overview(person, period, by=form.by_value, today=today, detail=full)
+    params = period.query_params()
+
+    def link(by):
+        return _url(name, {**params, **({"by": by} if by != "vendor" else {})}, *args)
+
+    whose = "Your" if person.pk == request.user.pk else f"{person.get_full_name()}’s"
+    return {
+        "person": person, "full": full, "form": form, "overview": overview, "period": period,
+        "by_links": {by: link(by) for by in ("vendor", "model")},
+        "form_url": reverse(name, args=args),
+        "canonical": link(overview.by),
+        "rank_chart": charts.rank_chart(overview, whose=whose),
+        "daily_chart": charts.usage_chart(overview) if full else None,
+    }
+
+
+def me(request):
+    context = _usage_context(request, request.user, full=True, name="me")
+    if not _partial(request):
+        context.update({
+            "identities": boards.linked_identities(request.user),
+            "uploads": boards.my_uploads(request.user),
+            "upload_form": CcusageUploadForm(),
+            "ccusage_command": CCUSAGE_COMMAND,
+            "freshness": boards.freshness(),
+        })
+    return _render(request, "leaderboard/me.html", "usage", context, canonical=context["canonical"])
+
+
+@require_POST
+def me_ccusage(request):
+    """Someone uploads their own ccusage output: it is theirs, and it is imported like any export."""
+    form = CcusageUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "Choose the ccusage JSON file to upload.")
+        return redirect("me")
+    upload = form.cleaned_data["file"]
+    with transaction.atomic():
+        export, created = imports.store_export(
+            content=upload, name=upload.name, origin=UsageExport.Origin.SELF_SERVICE, uploaded_by=request.user,
+            attributed_to=request.user, requested_format="ccusage",
+        )
+    if not created:
+        messages.info(request, f"{upload.name}: you uploaded this file before ({export.get_status_display().lower()}).")
+    elif export.status == UsageExport.Status.FAILED:
+        messages.error(request, f"{upload.name}: {export.failure}")
+    else:
+        messages.success(request, f"{upload.name}: queued. Your numbers update once the import has run.")
+    return redirect("me")
+
+
+def person(request, pk):
+    subject, full = _get_person_for_user(request, pk)
+    context = _usage_context(request, subject, full=full, name="person", args=(subject.pk,))
+    if full and not _partial(request):
+        context["identities"] = boards.linked_identities(subject)
+    return _render(request, "leaderboard/person.html", "usage", context, canonical=context["canonical"])
+
+
+urlpatterns = [
+    path("", board, name="board"),
+    path("board.csv", board_csv, name="board_csv"),
+    path("board/models/", board_models, name="board_models"),
+    path("teams/", teams, name="teams"),
+    path("teams/<int:pk>/", team, name="team"),
+    path("me/", me, name="me"),
+    path("me/ccusage/", me_ccusage, name="me_ccusage"),
+    path("people/<int:pk>/", person, name="person"),
+]

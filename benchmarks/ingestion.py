@@ -1,0 +1,213 @@
+"""Ingestion speed: `manage.py import_usage` end to end (command start to rollups committed) on a
+generic CSV and an OpenAI usage JSON of N rows for P people, against the database's own bulk load
+of the same rows in the same run (`sqlite3 .import` / `COPY`), with peak memory and the time of
+re-importing the identical file."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+START = date(2026, 1, 1)
+HEADER = ["date", "email", "provider", "model", "input_tokens", "output_tokens", "cache_read_tokens",
+          "cache_write_tokens", "requests", "cost_usd"]
+
+
+def run(args) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-ingestion-") as folder:
+        folder = Path(folder)
+        people = args.people
+        rows = args.rows
+        days = max(1, rows // people)
+        print(f"\n== Ingestion: {rows:,} rows per file, {people:,} people, {days} days")
+        files = {
+            "roster": write_roster(folder / "roster.csv", people),
+            "generic": write_generic(folder / "generic.csv", people, days),
+            "openai_users": write_openai_users(folder / "openai_users.json", people),
+            "openai": write_openai(folder / "openai_usage.jsonl", people, days),
+        }
+        for database in args.databases.split(","):
+            with bench_database(database, folder) as env:
+                measure(database, env, files, rows, folder)
+
+
+# --- Files --------------------------------------------------------------------------------------
+
+
+def email(n: int) -> str:
+    return f"person{n:05d}@bench.example"
+
+
+def write_roster(path: Path, people: int) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "name", "team"])
+        for n in range(people):
+            writer.writerow([email(n), f"Person {n}", f"Team {n % 50}"])
+    return path
+
+
+def write_generic(path: Path, people: int, days: int) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for d in range(days):
+            day = (START + timedelta(days=d)).isoformat()
+            for n in range(people):
+                writer.writerow([day, email(n), "mistral", "mistral-large-2", 1000 + n, 200 + d, 50_000, 3000, 12,
+                                 "1.25"])
+    return path
+
+
+def write_openai_users(path: Path, people: int) -> Path:
+    path.write_text(json.dumps({"object": "list", "has_more": False, "data": [
+        {"object": "organization.user", "id": f"user-{n:08d}", "email": email(n), "name": f"Person {n}"}
+        for n in range(people)]}))
+    return path
+
+
+def write_openai(path: Path, people: int, days: int) -> Path:
+    """A page per day, one page per line, each result one person's day on one model."""
+    with path.open("w") as handle:
+        for d in range(days):
+            start = int(datetime.combine(START + timedelta(days=d), datetime.min.time(), UTC).timestamp())
+            results = [
+                {"object": "organization.usage.completions.result", "input_tokens": 60_000 + n, "output_tokens": 900,
+                 "num_model_requests": 14, "input_cached_tokens": 50_000, "input_cache_write_tokens": 0,
+                 "project_id": None, "user_id": f"user-{n:08d}", "api_key_id": None, "model": "gpt-5.2-2025-12-11",
+                 "batch": None, "service_tier": None}
+                for n in range(people)
+            ]
+            page = {"object": "page", "has_more": False, "next_page": None,
+                    "data": [{"object": "bucket", "start_time": start, "end_time": start + 86400, "results": results}]}
+            handle.write(json.dumps(page) + "\n")
+    return path
+
+
+# --- Databases ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def bench_database(kind: str, folder: Path):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "leaderboard.settings", "MEDIA_ROOT": str(folder / f"media-{kind}"),
+           "VAR_DIR": str(folder / f"var-{kind}"), "DEBUG": "false"}
+    env.pop("REDIS_URL", None)
+    if kind == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{folder / 'bench.sqlite3'}"
+        manage(env, "migrate", "--verbosity", "0")
+        yield env
+    elif kind == "postgres":
+        import psycopg
+
+        with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as admin:
+            admin.execute("DROP DATABASE IF EXISTS leaderboard_bench")
+            admin.execute("CREATE DATABASE leaderboard_bench")
+        env["DATABASE_URL"] = f"{PG_ADMIN_URL}/leaderboard_bench"
+        manage(env, "migrate", "--verbosity", "0")
+        try:
+            yield env
+        finally:
+            with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as admin:
+                admin.execute("DROP DATABASE IF EXISTS leaderboard_bench WITH (FORCE)")
+    else:
+        raise SystemExit(f"unknown database {kind}")
+
+
+def manage(env, *args) -> tuple[float, int, str]:
+    """Run a manage.py command in a child process: (seconds, peak RSS in MB of that child, output)."""
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "benchmarks.child", "manage.py", *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    *lines, peak = result.stdout.strip().splitlines()
+    return seconds, int(peak.split()[-1]), "\n".join(lines)
+
+
+# --- Measuring ----------------------------------------------------------------------------------
+
+
+def measure(database: str, env, files, rows: int, folder: Path) -> None:
+    manage(env, "import_people", str(files["roster"]))
+    manage(env, "import_usage", str(files["openai_users"]))
+    reference = bulk_load(database, env, files["generic"], folder)
+    print(f"\n  {database}: reference bulk load of the same rows: {reference['plain']:.2f}s "
+          f"({rows / reference['plain']:,.0f} rows/s)"
+          + (f"; into the indexed usage table: {reference['indexed']:.2f}s "
+             f"({rows / reference['indexed']:,.0f} rows/s)" if "indexed" in reference else ""))
+    print(f"  {'file':<10} {'seconds':>8} {'rows/s':>10} {'vs bulk load':>13} {'peak MB':>8} {'re-import':>10}")
+    for name in ("generic", "openai"):
+        seconds, peak, _ = manage(env, "import_usage", str(files[name]))
+        again, _, output = manage(env, "import_usage", str(files[name]))
+        assert "already imported" in output, output
+        base = reference.get("indexed", reference["plain"])
+        print(f"  {name:<10} {seconds:>8.2f} {rows / seconds:>10,.0f} {seconds / base:>12.1f}x {peak:>8} "
+              f"{again:>9.2f}s")
+
+
+def bulk_load(database: str, env, generic: Path, folder: Path) -> dict[str, float]:
+    """The database loading the same rows with its own bulk path, no application in between."""
+    if database == "sqlite":
+        target = folder / "plain.sqlite3"
+        target.unlink(missing_ok=True)
+        schema = "CREATE TABLE plain (day TEXT, email TEXT, provider TEXT, model TEXT, input INTEGER, output INTEGER, " \
+                 "cache_read INTEGER, cache_write INTEGER, requests INTEGER, cost TEXT);"
+        if shutil.which("sqlite3"):
+            started = time.perf_counter()
+            subprocess.run(["sqlite3", str(target)], input=f"{schema}\n.import --csv --skip 1 {generic} plain\n",
+                           text=True, check=True)
+            return {"plain": time.perf_counter() - started}
+        import sqlite3  # no CLI: the same load through the driver's executemany
+
+        started = time.perf_counter()
+        with sqlite3.connect(target) as db, generic.open() as handle:
+            db.execute(schema)
+            reader = csv.reader(handle)
+            next(reader)
+            db.executemany("INSERT INTO plain VALUES (?,?,?,?,?,?,?,?,?,?)", reader)
+        return {"plain": time.perf_counter() - started}
+
+    import psycopg
+
+    timings = {}
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as db:
+        db.execute("CREATE TABLE plain (day date, email text, provider text, model text, input bigint, output bigint, "
+                   "cache_read bigint, cache_write bigint, requests bigint, cost numeric)")
+        started = time.perf_counter()
+        with db.cursor() as cursor, cursor.copy("COPY plain FROM STDIN (FORMAT csv, HEADER true)") as copy, \
+                generic.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                copy.write(chunk)
+        timings["plain"] = time.perf_counter() - started
+        # The same rows COPYed into a table shaped and indexed like the usage table (the file is
+        # prepared first, so only the database's work is timed).
+        db.execute("CREATE TABLE indexed (LIKE leaderboard_usagerecord INCLUDING ALL)")
+        shaped = folder / "indexed.csv"
+        with generic.open() as source, shaped.open("w", newline="") as target:
+            reader, writer = csv.reader(source), csv.writer(target)
+            next(reader)
+            for n, row in enumerate(reader):
+                writer.writerow((n, row[2], "generic", 9, n % 100_000 + 1, row[0], row[3], "", row[4], row[7], row[6],
+                                 row[5], row[8], row[9], "t", 1, 1))
+        started = time.perf_counter()
+        with db.cursor() as cursor, cursor.copy(
+            "COPY indexed (id, vendor, source, source_rank, identity_id, day, model, dims, input_tokens, "
+            "cache_write_tokens, cache_read_tokens, output_tokens, requests, cost_usd, cost_reported, export_id, "
+            "export_attempt) FROM STDIN (FORMAT csv, FORCE_NOT_NULL (dims))"
+        ) as copy, shaped.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                copy.write(chunk)
+        timings["indexed"] = time.perf_counter() - started
+    return timings

@@ -1,0 +1,1180 @@
+"""Selectors of the boards: periods, metrics, rankings, team rankings, my usage, freshness and badges.
+
+Everything here reads the daily rollups (PersonDay; DailyUsage when a vendor or model is chosen or
+the four token kinds are wanted), never UsageRecord, and returns plain data for a template, a CSV
+or a JSON dump. A page costs a fixed handful of queries whatever the size of the company:
+
+- ``catalog()``: everyone on the roster and every team (two queries; the model list is cached);
+- ``leaderboard()``: one aggregate over the period and the one before it (rank change), then one
+  query for the sparklines of the rows on the page;
+- ``freshness()``: one query over the exports.
+
+Ranks are computed in Python in one pass over the aggregate. Who is listed depends on the viewer
+only through their own row: hidden people are left off (but counted in team and company totals),
+anonymous people are numbered from an HMAC of the period and their id, and a viewer always sees
+themselves, named.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, Sum
+
+from accounts.models import Person, ProviderIdentity, Team
+
+from .models import DailyUsage, PersonDay, Source, UsageExport
+
+PER_PAGE = 50
+CENT = Decimal("0.01")
+# Charts over longer periods plot weeks, not days: 365 bars of a pixel each read as noise.
+WEEKLY_AFTER_DAYS = 92
+
+
+def utc_today() -> date:
+    """Usage days are UTC days (design.md §2), whatever the server's or the viewer's clock says."""
+    return datetime.now(UTC).date()
+
+
+# --- Numbers as people read them ----------------------------------------------------------------
+
+VENDOR_LABELS = {"anthropic": "Anthropic", "openai": "OpenAI", "cursor": "Cursor", "github": "GitHub Copilot"}
+
+
+def vendor_label(vendor: str) -> str:
+    return VENDOR_LABELS.get(vendor, vendor[:1].upper() + vendor[1:])
+
+
+
+def compact(value) -> str:
+    """1234 -> "1.2K", 1_234_567 -> "1.2M": a board is read at a glance, not digit by digit."""
+    value = int(value or 0)
+    for size, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
+        # 999,600 reads "1M", not "1000K".
+        if abs(value) >= size * 0.9995:
+            scaled = value / size
+            text = f"{scaled:.1f}" if abs(scaled) < 100 else f"{scaled:.0f}"
+            return text.removesuffix(".0") + suffix
+    return str(value)
+
+
+def money(value) -> str:
+    value = Decimal(value or 0)
+    if abs(value) >= 1000:
+        return f"${value:,.0f}"
+    return f"${value.quantize(CENT, ROUND_HALF_UP):,}"
+
+
+def day_count(value) -> str:
+    value = int(value or 0)
+    return f"{value} day" if value == 1 else f"{value} days"
+
+
+def cents(value) -> str:
+    """Cost as the CLI and CSV write it: full precision, rounded to the cent, as a string."""
+    return str(Decimal(value or 0).quantize(CENT, ROUND_HALF_UP))
+
+
+# --- Periods ------------------------------------------------------------------------------------
+
+PERIODS = {
+    "today": "Today",
+    "yesterday": "Yesterday",
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+    "90d": "Last 90 days",
+    "week": "This week",
+    "month": "This month",
+    "quarter": "This quarter",
+    "year": "This year",
+    "custom": "Custom range",
+}
+DEFAULT_PERIOD = "30d"
+# A custom range longer than this is refused: it would aggregate years of rollups per request.
+MAX_CUSTOM_DAYS = 3 * 366
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def label(self) -> str:
+        return PERIODS.get(self.key, PERIODS["custom"])
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one: what rank change compares with."""
+        return Period(self.key, self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    def day_list(self) -> list[date]:
+        return [self.start + timedelta(days=n) for n in range(self.days)]
+
+    def describe(self) -> str:
+        """"Oct 1 – 30, 2026", "Oct 14, 2026", "Dec 20, 2025 – Jan 3, 2026"."""
+        start, end = self.start, self.end
+        if start == end:
+            return f"{start:%b} {start.day}, {start.year}"
+        if start.year != end.year:
+            return f"{start:%b} {start.day}, {start.year} – {end:%b} {end.day}, {end.year}"
+        if start.month != end.month:
+            return f"{start:%b} {start.day} – {end:%b} {end.day}, {end.year}"
+        return f"{start:%b} {start.day} – {end.day}, {end.year}"
+
+    def query_params(self) -> dict[str, str]:
+        """The URL's period parameters (design.md §3), the default left out."""
+        if self.key == "custom":
+            return {"period": "custom", "start": self.start.isoformat(), "end": self.end.isoformat()}
+        return {} if self.key == DEFAULT_PERIOD else {"period": self.key}
+
+    @property
+    def phrase(self) -> str:
+        """The period inside a sentence: "nobody has tokens {in the last 7 days}"."""
+        if self.key in ("today", "yesterday"):
+            return self.label.lower()
+        if self.key in ("week", "month", "quarter", "year"):
+            return self.label.lower()
+        if self.key == "custom":
+            return f"from {self.describe()}" if self.start != self.end else f"on {self.describe()}"
+        return f"in the {self.label.lower()}"
+
+    def __str__(self) -> str:
+        return f"{self.label}, {self.describe()}" if self.key != "custom" else self.describe()
+
+
+def resolve_period(key: str, *, today: date, start: date | None = None, end: date | None = None) -> Period:
+    """The UTC days a period name means on ``today``; "this week/month/..." run to today."""
+    if key == "custom" and start and end:
+        return Period("custom", min(start, end), max(start, end))
+    spans = {
+        "today": (today, today),
+        "yesterday": (today - timedelta(days=1), today - timedelta(days=1)),
+        "7d": (today - timedelta(days=6), today),
+        "30d": (today - timedelta(days=29), today),
+        "90d": (today - timedelta(days=89), today),
+        "week": (today - timedelta(days=today.weekday()), today),
+        "month": (today.replace(day=1), today),
+        "quarter": (date(today.year, 3 * ((today.month - 1) // 3) + 1, 1), today),
+        "year": (date(today.year, 1, 1), today),
+    }
+    if key not in spans:
+        key = DEFAULT_PERIOD
+    return Period(key, *spans[key])
+
+
+# --- Metrics ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One way to rank people: which aggregated number, how to call it and how to print it.
+
+    ``field`` names an attribute of Totals, aggregated for the period and the one before it.
+    ``prepare`` may replace each Totals' ``value`` and ``previous`` after aggregation (a share of a
+    budget needs each person's budget: one more query), so adding such a metric is one entry here.
+    """
+
+    name: str
+    label: str
+    noun: str
+    field: str
+    daily_field: str
+    format: Callable[[Any], str]
+    prepare: Callable[[list[Totals], BoardFilters], None] | None = None
+
+
+METRICS: dict[str, Metric] = {
+    metric.name: metric
+    for metric in [
+        Metric("tokens", "Tokens", "total tokens", "total_tokens", "total_tokens", compact),
+        Metric("output", "Output tokens", "output tokens", "output_tokens", "output_tokens", compact),
+        Metric("cost", "Cost", "cost", "cost_usd", "cost_usd", money),
+        Metric("active_days", "Active days", "active days", "active_days", "total_tokens", day_count),
+    ]
+}
+DEFAULT_METRIC = "tokens"
+# Names the URL contract promises before their metric exists: they rank by the default for now.
+PENDING_METRICS = {"budget"}
+
+
+def get_metric(name: str | None) -> Metric:
+    return METRICS.get(name or "", METRICS[DEFAULT_METRIC])
+
+
+# --- Who and what can be shown ------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Member:
+    """A person as the boards know them: no salary, nothing an employee may not read."""
+
+    pk: int
+    name: str
+    email: str
+    team_id: int | None
+    title: str
+    privacy: str
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+@dataclass(frozen=True, slots=True)
+class TeamInfo:
+    pk: int
+    name: str
+    parent_id: int | None
+
+
+@dataclass
+class Catalog:
+    """Everyone on the roster and every team, loaded once per request (two queries, any size of
+    company): filters, team trees, names and anonymous numbers are then worked out in Python."""
+
+    people: dict[int, Member]
+    teams: dict[int, TeamInfo]
+
+    def team_and_below(self, team_id: int) -> set[int]:
+        children = defaultdict(list)
+        for team in self.teams.values():
+            children[team.parent_id].append(team.pk)
+        found, frontier = {team_id}, [team_id]
+        while frontier:
+            frontier = [child for pk in frontier for child in children[pk] if child not in found]
+            found.update(frontier)
+        return found
+
+    def team_path(self, team_id: int | None) -> str:
+        """"Engineering › Platform": where a team sits, for people who don't know the org chart."""
+        names, seen = [], set()
+        while team_id and team_id in self.teams and team_id not in seen:
+            seen.add(team_id)
+            names.append(self.teams[team_id].name)
+            team_id = self.teams[team_id].parent_id
+        return " › ".join(reversed(names))
+
+    def team_name(self, team_id: int | None) -> str:
+        return self.teams[team_id].name if team_id in self.teams else ""
+
+    def titles(self) -> list[str]:
+        return sorted({m.title for m in self.people.values() if m.title}, key=str.lower)
+
+    def team_choices(self) -> list[tuple[int, str]]:
+        """Teams in tree order, sub-teams indented under their parent."""
+        children = defaultdict(list)
+        for team in sorted(self.teams.values(), key=lambda t: t.name.lower()):
+            children[team.parent_id if team.parent_id in self.teams else None].append(team)
+        choices: list[tuple[int, str]] = []
+
+        def walk(parent, depth):
+            for team in children[parent]:
+                choices.append((team.pk, "\u2003" * depth + team.name))
+                walk(team.pk, depth + 1)
+
+        walk(None, 0)
+        return choices
+
+
+MODELS_CACHE_SECONDS = 10 * 60
+MODELS_WINDOW_DAYS = 35
+
+
+def known_models(end: date) -> list[tuple[str, str]]:
+    """(vendor, model) pairs used in the five weeks up to ``end``: the model filter's suggestions.
+
+    A distinct over the rollups grows with the company, so it is cached for a few minutes (a model
+    missing from the suggestions can still be typed) and only fetched when the field is used."""
+    key = f"boards:models:{end.isoformat()}"
+    found = cache.get(key)
+    if found is None:
+        found = sorted(
+            DailyUsage.objects.filter(day__gt=end - timedelta(days=MODELS_WINDOW_DAYS), day__lte=end)
+            .exclude(model="")
+            .values_list("vendor", "model")
+            .distinct()
+        )
+        cache.set(key, found, MODELS_CACHE_SECONDS)
+    return [tuple(pair) for pair in found]
+
+
+def catalog() -> Catalog:
+    """People still employed (those on leave too) and the teams; terminated people leave the boards."""
+    people = {
+        row[0]: Member(*row)
+        for row in Person.objects.employed()
+        .order_by()
+        .values_list("pk", "name", "email", "team_id", "title", "privacy")
+    }
+    teams = {row[0]: TeamInfo(*row) for row in Team.objects.order_by().values_list("pk", "name", "parent_id")}
+    return Catalog(people=people, teams=teams)
+
+
+# --- Filters ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    period: Period
+    metric: Metric = METRICS[DEFAULT_METRIC]
+    vendor: str = ""
+    model: str = ""
+    team_id: int | None = None
+    title: str = ""
+
+    @property
+    def by_vendor_or_model(self) -> bool:
+        return bool(self.vendor or self.model)
+
+    def query_params(self, **changes) -> dict[str, str]:
+        """The URL's parameters for these filters (design.md §3), defaults left out so links stay short."""
+        params = {
+            **self.period.query_params(),
+            "metric": self.metric.name,
+            "vendor": self.vendor,
+            "model": self.model,
+            "team": str(self.team_id or ""),
+            "title": self.title,
+        }
+        params.update({k: str(v) for k, v in changes.items()})
+        defaults = {"metric": DEFAULT_METRIC, "page": "1"}
+        return {k: v for k, v in params.items() if v and defaults.get(k) != v}
+
+
+# --- Aggregation --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Totals:
+    """One person's numbers over a period, and the ranked metric over the period before."""
+
+    person_id: int
+    total_tokens: int = 0
+    output_tokens: int = 0
+    requests: int = 0
+    cost_usd: Decimal = Decimal(0)
+    unpriced: int = 0
+    active_days: int = 0
+    # The other three token kinds: only read when asked for (CSV, CLI), from DailyUsage.
+    input_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    value: Any = 0
+    previous: Any = 0
+
+    @property
+    def cost_known(self) -> bool:
+        return not self.unpriced
+
+
+def _rollup(filters: BoardFilters, *, breakdown: bool):
+    """PersonDay holds a person's whole day; only DailyUsage can be cut by vendor or model, and only
+    DailyUsage has all four token kinds."""
+    if filters.by_vendor_or_model or breakdown:
+        rows = DailyUsage.objects.all()
+        if filters.vendor:
+            rows = rows.filter(vendor=filters.vendor)
+        if filters.model:
+            rows = rows.filter(model=filters.model)
+        return rows, True
+    return PersonDay.objects.all(), False
+
+
+TOTALS = ("total_tokens", "output_tokens", "requests", "cost_usd", "unpriced", "active_days")
+KINDS = ("input_tokens", "cache_write_tokens", "cache_read_tokens")
+
+
+def _aggregate(daily: bool, name: str, when: Q | None):
+    """The SQL aggregate behind one Totals field, over the rows ``when`` matches."""
+    if name == "active_days":
+        # DailyUsage knows days with tokens or requests; PersonDay also days with other activity.
+        active = Q(total_tokens__gt=0) | Q(requests__gt=0) if daily else Q(active=True)
+        active = active & when if when is not None else active
+        return Count("day", distinct=True, filter=active) if daily else Count("pk", filter=active)
+    return Sum("unpriced_records" if name == "unpriced" else name, filter=when)
+
+
+def aggregate(
+    filters: BoardFilters, *, previous: bool = True, breakdown: bool = False, everything: bool | None = None
+) -> dict[int, Totals]:
+    """Each person's totals over the period (and the metric over the previous one), in ONE query.
+
+    The previous period is read in the same scan with conditional sums, so rank change costs no
+    second round trip. People are not filtered here: that is done in Python from the catalog.
+    Only the metric (and for cost, whether any usage was unpriced) is summed unless ``everything``
+    (the default with ``breakdown``) asks for every total: each sum costs time on every row."""
+    rows, daily = _rollup(filters, breakdown=breakdown)
+    period, metric = filters.period, filters.metric
+    everything = breakdown if everything is None else everything
+    names = list(TOTALS) if everything else [metric.field, *(["unpriced"] if metric.field == "cost_usd" else [])]
+    if breakdown:
+        names += KINDS
+    current = Q(day__gte=period.start) if previous else None
+    rows = rows.filter(day__gte=period.previous().start if previous else period.start, day__lte=period.end)
+    # Aliased: an annotation named like a column ("total_tokens") would shadow it inside the filters.
+    columns = {f"a_{name}": _aggregate(daily, name, current) for name in names}
+    if previous:
+        columns["a_previous"] = _aggregate(daily, metric.field, ~current)
+    found: dict[int, Totals] = {}
+    for person_id, *values in rows.order_by().values("person_id").annotate(**columns).values_list(
+        "person_id", *columns
+    ):
+        totals = Totals(person_id=person_id)
+        for name, value in zip(names, values, strict=False):
+            setattr(totals, name, value or (Decimal(0) if name == "cost_usd" else 0))
+        totals.value = getattr(totals, metric.field)
+        totals.previous = (values[-1] or 0) if previous else 0
+        found[person_id] = totals
+    if metric.prepare:
+        metric.prepare(list(found.values()), filters)
+    return found
+
+
+def competition_ranks(values: Iterable[tuple[int, Any]]) -> list[tuple[int, int, Any]]:
+    """[(person_id, value)] -> [(rank, person_id, value)] best first; equal values share a rank
+    ("1, 2, 2, 4"). Ties are listed by person id only so that the order is stable between pages."""
+    ordered = sorted(((pk, v) for pk, v in values if v and v > 0), key=lambda item: (-item[1], item[0]))
+    ranked, rank, last = [], 0, None
+    for position, (pk, value) in enumerate(ordered, start=1):
+        if value != last:
+            rank, last = position, value
+        ranked.append((rank, pk, value))
+    return ranked
+
+
+# --- The individual board -----------------------------------------------------------------------
+
+
+def anonymous_numbers(people: Iterable[Member], period: Period) -> dict[int, int]:
+    """"Anonymous #n": numbered in the order of an HMAC of (secret key, period, id), so a number is
+    the same on every board of a period but says nothing about who it is, their id or their rank."""
+    key = settings.SECRET_KEY.encode()
+
+    def digest(pk: int) -> bytes:
+        return hmac.new(key, f"anonymous:{period.start}:{period.end}:{pk}".encode(), hashlib.sha256).digest()
+
+    anonymous = sorted((m.pk for m in people if m.privacy == Person.Privacy.ANONYMOUS), key=digest)
+    return {pk: n for n, pk in enumerate(anonymous, start=1)}
+
+
+@dataclass
+class BoardRow:
+    rank: int
+    person_id: int
+    name: str
+    email: str
+    team: str
+    title: str
+    totals: Totals
+    value: Any
+    value_display: str
+    share: float
+    change: int | None
+    is_me: bool = False
+    is_anonymous: bool = False
+    linked: bool = False
+    percentile: int | None = None
+    sparkline: list = field(default_factory=list)
+    chart: str = ""
+
+    @property
+    def share_percent(self) -> str:
+        # A visible sliver even for tiny values, so nobody's bar reads as "nothing".
+        return f"{max(self.share * 100, 0.5):.1f}"
+
+    @property
+    def is_new(self) -> bool:
+        return self.change is None
+
+    @property
+    def trend(self) -> str:
+        if self.change is None:
+            return "new"
+        return "up" if self.change > 0 else "down" if self.change < 0 else "same"
+
+    @property
+    def change_display(self) -> str:
+        if self.change is None:
+            return "new"
+        if self.change == 0:
+            return "–"
+        return f"▲ {self.change}" if self.change > 0 else f"▼ {-self.change}"
+
+    @property
+    def change_label(self) -> str:
+        if self.change is None:
+            return "not ranked in the previous period"
+        if self.change == 0:
+            return "same rank as the previous period"
+        places = "place" if abs(self.change) == 1 else "places"
+        return f"up {self.change} {places}" if self.change > 0 else f"down {-self.change} {places}"
+
+
+@dataclass
+class Board:
+    filters: BoardFilters
+    rows: list[BoardRow]
+    count: int
+    page: int
+    pages: int
+    per_page: int
+    me: BoardRow | None = None
+    # My row, shown under the table when it is not on this page.
+    pinned: BoardRow | None = None
+    # True when I pass the filters but have nothing to rank in the period.
+    me_unranked: bool = False
+    leader_value: Any = 0
+    company_total: Any = 0
+    company_total_display: str = ""
+    ranked: list[tuple[int, int, Any]] = field(default_factory=list, repr=False)
+    _compared: bool = field(default=False, repr=False)
+    _make_row: Callable[..., BoardRow] | None = field(default=None, repr=False)
+
+    @property
+    def compared(self) -> bool:
+        """Whether anyone was ranked in the previous period: if not, "new" everywhere says nothing."""
+        return self._compared
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.count else 0
+
+    @property
+    def last_index(self) -> int:
+        return min(self.page * self.per_page, self.count)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    def page_numbers(self) -> list[int | None]:
+        """1 … 4 5 [6] 7 8 … 20: the pages worth a link; None is a gap."""
+        keep = {1, self.pages, *range(self.page - 2, self.page + 3)}
+        numbers, last = [], 0
+        for n in sorted(p for p in keep if 1 <= p <= self.pages):
+            if n - last > 1:
+                numbers.append(None)
+            numbers.append(n)
+            last = n
+        return numbers
+
+    def all_rows(self) -> list[BoardRow]:
+        """Every listed row, not only this page's (CSV, CLI)."""
+        return [self._make_row(rank, pk, value) for rank, pk, value in self.ranked]
+
+
+def _passes(member: Member, filters: BoardFilters, teams: set[int] | None) -> bool:
+    if teams is not None and member.team_id not in teams:
+        return False
+    return not (filters.title and member.title != filters.title)
+
+
+def leaderboard(
+    filters: BoardFilters,
+    *,
+    viewer: Person | None,
+    catalog: Catalog,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+    reveal: bool = False,
+    breakdown: bool = False,
+    sparklines: bool = True,
+    previous: bool = True,
+) -> Board:
+    """The ranked board as ``viewer`` may see it, one page of it, and their pinned row.
+
+    ``reveal`` lists everyone by name, hidden people included: what an operator running
+    ``manage.py leaderboard`` sees. ``breakdown`` also reads the four token kinds (CSV, CLI)."""
+    metric = filters.metric
+    me = viewer.pk if viewer is not None else None
+    teams = catalog.team_and_below(filters.team_id) if filters.team_id else None
+    totals = aggregate(filters, previous=previous, breakdown=breakdown)
+
+    # Who counts (the filters) and, of them, who is listed (not hidden, unless it is me).
+    counted = [t for pk, t in totals.items() if pk in catalog.people and _passes(catalog.people[pk], filters, teams)]
+    listed = [
+        t for t in counted
+        if reveal or t.person_id == me or catalog.people[t.person_id].privacy != Person.Privacy.HIDDEN
+    ]
+    ranked = competition_ranks((t.person_id, t.value) for t in listed)
+    before = {pk: rank for rank, pk, _ in competition_ranks((t.person_id, t.previous) for t in listed)}
+    count = len(ranked)
+    leader = ranked[0][2] if ranked else 0
+    anonymous = {} if reveal else anonymous_numbers(catalog.people.values(), filters.period)
+    # Hidden people still count in the company's total.
+    company_total = sum((t.value for t in counted), start=Decimal(0) if metric.field == "cost_usd" else 0)
+
+    def make_row(rank: int, pk: int, value) -> BoardRow:
+        member = catalog.people[pk]
+        is_me = pk == me
+        shown_anonymous = not reveal and not is_me and member.privacy == Person.Privacy.ANONYMOUS
+        return BoardRow(
+            rank=rank,
+            person_id=pk,
+            name=f"Anonymous #{anonymous.get(pk, '?')}" if shown_anonymous else member.display_name,
+            # Anonymity would mean little next to an email address or, in a small team, a team name.
+            email="" if shown_anonymous else member.email,
+            team="" if shown_anonymous else catalog.team_name(member.team_id),
+            title="" if shown_anonymous else member.title,
+            totals=totals[pk],
+            value=value,
+            value_display=metric.format(value),
+            share=float(value / leader) if leader else 0.0,
+            change=(before[pk] - rank) if pk in before else None,
+            is_me=is_me,
+            is_anonymous=shown_anonymous,
+            linked=not shown_anonymous,
+            percentile=max(1, math.ceil(rank * 100 / count)) if count else None,
+        )
+
+    pages = max(1, math.ceil(count / per_page))
+    page = min(max(1, page), pages)
+    rows = [make_row(*item) for item in ranked[(page - 1) * per_page: page * per_page]]
+    my_row = next((row for row in rows if row.is_me), None)
+    pinned = None
+    if my_row is None and me is not None:
+        mine = next((item for item in ranked if item[1] == me), None)
+        if mine is not None:
+            my_row = pinned = make_row(*mine)
+    board = Board(
+        filters=filters, rows=rows, count=count, page=page, pages=pages, per_page=per_page, me=my_row,
+        pinned=pinned, leader_value=leader, company_total=company_total,
+        company_total_display=metric.format(company_total), ranked=ranked, _compared=bool(before),
+        _make_row=make_row,
+    )
+    board.me_unranked = (
+        me is not None and my_row is None and me in catalog.people and _passes(catalog.people[me], filters, teams)
+    )
+    if sparklines:
+        attach_sparklines(board, [row for row in [*rows, pinned] if row is not None])
+    return board
+
+
+def _daily_values(filters: BoardFilters, person_ids: Iterable[int], field: str) -> dict[int, dict[date, Any]]:
+    rows, daily = _rollup(filters, breakdown=False)
+    period = filters.period
+    rows = rows.filter(person_id__in=list(person_ids), day__gte=period.start, day__lte=period.end).order_by()
+    if daily:
+        rows = rows.values("person_id", "day").annotate(value=Sum(field)).values_list("person_id", "day", "value")
+    else:
+        rows = rows.values_list("person_id", "day", field)
+    found: dict[int, dict[date, Any]] = defaultdict(dict)
+    for pk, day, value in rows:
+        found[pk][day] = value or 0
+    return found
+
+
+def buckets(period: Period) -> list[tuple[date, date]]:
+    """Days, or whole weeks for long periods, as (first day, last day) pairs covering the period."""
+    if period.days <= WEEKLY_AFTER_DAYS:
+        return [(day, day) for day in period.day_list()]
+    spans, start = [], period.start
+    while start <= period.end:
+        end = min(start + timedelta(days=6), period.end)
+        spans.append((start, end))
+        start = end + timedelta(days=1)
+    return spans
+
+
+def series(values: dict[date, Any], spans: list[tuple[date, date]]) -> list:
+    if all(first == last for first, last in spans):
+        return [values.get(first, 0) for first, _ in spans]
+    totals = []
+    for first, last in spans:
+        totals.append(sum(v for day, v in values.items() if first <= day <= last))
+    return totals
+
+
+def attach_sparklines(board: Board, rows: list[BoardRow]) -> None:
+    """Daily usage over the period for the rows on the page only: one query, whatever the board."""
+    if not rows:
+        return
+    field = board.filters.metric.daily_field
+    values = _daily_values(board.filters, [row.person_id for row in rows], field)
+    spans = buckets(board.filters.period)
+    for row in rows:
+        row.sparkline = series(values.get(row.person_id, {}), spans)
+
+
+# --- CSV and JSON -------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = [
+    "rank", "email", "name", "team", "total_tokens", "input_tokens", "cache_write_tokens", "cache_read_tokens",
+    "output_tokens", "requests", "cost_usd",
+]
+
+
+def export_rows(rows: Iterable[BoardRow]) -> list[dict[str, Any]]:
+    """Rows as ``manage.py leaderboard --format json`` writes them (design.md §3)."""
+    return [
+        {
+            "rank": row.rank,
+            "email": row.email,
+            "name": row.name,
+            "team": row.team,
+            "total_tokens": row.totals.total_tokens,
+            "input_tokens": row.totals.input_tokens or 0,
+            "cache_write_tokens": row.totals.cache_write_tokens or 0,
+            "cache_read_tokens": row.totals.cache_read_tokens or 0,
+            "output_tokens": row.totals.output_tokens,
+            "requests": row.totals.requests,
+            "cost_usd": cents(row.totals.cost_usd),
+        }
+        for row in rows
+    ]
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value) -> Any:
+    """A text cell a spreadsheet would run as a formula ("=HYPERLINK(...)") gets a leading quote.
+
+    Numbers are written as numbers; only text is escaped (a team called "-ops" still reads right)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_csv(rows: Iterable[BoardRow], out) -> None:
+    """The board as CSV, the same for the download and ``manage.py leaderboard --format csv``."""
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for item in export_rows(rows):
+        writer.writerow([spreadsheet_safe(item[column]) for column in EXPORT_COLUMNS])
+
+
+# --- Freshness ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Freshness:
+    vendor: str
+    last_day: date
+
+    @property
+    def label(self) -> str:
+        return f"{vendor_label(self.vendor)} data until {self.last_day:%b} {self.last_day.day} (UTC)"
+
+
+def freshness() -> list[Freshness]:
+    """Per vendor, the last day a successful import covered: a late export, not a lazy colleague.
+
+    One query: exports are grouped by their vendor list (few distinct values), split in Python."""
+    latest: dict[str, date] = {}
+    rows = (
+        UsageExport.objects.filter(status=UsageExport.Status.SUCCEEDED, last_day__isnull=False)
+        .order_by()
+        .values_list("vendors")
+        .annotate(last=Max("last_day"))
+    )
+    for vendors, last in rows:
+        for vendor in vendors or []:
+            if vendor not in latest or latest[vendor] < last:
+                latest[vendor] = last
+    return [Freshness(vendor, latest[vendor]) for vendor in sorted(latest)]
+
+
+# --- Team boards --------------------------------------------------------------------------------
+
+TEAM_SORTS = {"total": "Total", "per_active": "Per active member", "median": "Median per member"}
+
+
+@dataclass
+class TeamRow:
+    rank: int
+    team_id: int
+    name: str
+    path: str
+    members: int
+    active_members: int
+    total: Any
+    per_active: Any
+    median: Any
+    share: float
+    format: Callable[[Any], str] = field(repr=False, default=str)
+
+    @property
+    def share_percent(self) -> str:
+        return f"{max(self.share * 100, 0.5):.1f}"
+
+    @property
+    def active_share(self) -> int:
+        return round(100 * self.active_members / self.members) if self.members else 0
+
+    @property
+    def total_display(self) -> str:
+        return self.format(self.total)
+
+    @property
+    def per_active_display(self) -> str:
+        return self.format(self.per_active)
+
+    @property
+    def median_display(self) -> str:
+        return self.format(self.median)
+
+
+@dataclass
+class TeamBoard:
+    filters: BoardFilters
+    sort: str
+    rows: list[TeamRow]
+    company_total: Any
+    company_total_display: str
+    people: int
+
+    @property
+    def sort_label(self) -> str:
+        return TEAM_SORTS[self.sort]
+
+
+def _per(total, count: int, *, money_like: bool):
+    if not count:
+        return Decimal(0) if money_like else 0
+    return (Decimal(total) / count) if money_like else total / count
+
+
+def team_board(filters: BoardFilters, *, catalog: Catalog, sort: str = "total") -> TeamBoard:
+    """Teams by their own members' usage (each person counted once, so the rows add up to the
+    company), hidden and anonymous people included: a team total reveals no one."""
+    metric = filters.metric
+    money_like = metric.field == "cost_usd"
+    # Active days too: "per active member" and the active share need them.
+    totals = aggregate(filters, previous=False, everything=True)
+    members: dict[int, list[int]] = defaultdict(list)
+    for member in catalog.people.values():
+        if member.team_id in catalog.teams:
+            members[member.team_id].append(member.pk)
+    zero = Decimal(0) if money_like else 0
+    rows = []
+    for team_id, people in members.items():
+        values = [totals[pk].value if pk in totals else zero for pk in people]
+        active = sum(1 for pk in people if pk in totals and totals[pk].active_days)
+        total = sum(values, start=zero)
+        rows.append(TeamRow(
+            rank=0, team_id=team_id, name=catalog.teams[team_id].name, path=catalog.team_path(team_id),
+            members=len(people), active_members=active, total=total,
+            per_active=_per(total, active, money_like=money_like),
+            median=statistics.median(values) if values else zero, share=0.0, format=metric.format,
+        ))
+    sort = sort if sort in TEAM_SORTS else "total"
+    rows.sort(key=lambda row: (-getattr(row, sort), row.name.lower()))
+    best = getattr(rows[0], sort) if rows else 0
+    rank, last = 0, None
+    for position, row in enumerate(rows, start=1):
+        value = getattr(row, sort)
+        if value != last:
+            rank, last = position, value
+        row.rank = rank
+        row.share = float(value / best) if best else 0.0
+    company = sum((t.value for pk, t in totals.items() if pk in catalog.people), start=zero)
+    return TeamBoard(
+        filters=filters, sort=sort, rows=rows, company_total=company, company_total_display=metric.format(company),
+        people=len(catalog.people),
+    )
+
+
+@dataclass
+class TeamSummary:
+    team: TeamInfo
+    path: str
+    sub_teams: list[TeamInfo]
+    members: int
+    active_members: int
+    total_display: str
+    per_active_display: str
+
+
+def team_trend(filters: BoardFilters, team_ids: set[int]) -> tuple[list[tuple[date, date]], dict[str, list]]:
+    """A team's (and its sub-teams') daily metric by vendor over the period: one grouped query."""
+    field = filters.metric.daily_field
+    rows = DailyUsage.objects.filter(
+        person__team_id__in=team_ids, day__gte=filters.period.start, day__lte=filters.period.end
+    )
+    if filters.vendor:
+        rows = rows.filter(vendor=filters.vendor)
+    if filters.model:
+        rows = rows.filter(model=filters.model)
+    by_vendor: dict[str, dict[date, Any]] = defaultdict(dict)
+    for day, vendor, value in rows.order_by().values_list("day", "vendor").annotate(value=Sum(field)):
+        by_vendor[vendor][day] = value or 0
+    spans = buckets(filters.period)
+    return spans, {vendor: series(values, spans) for vendor, values in sorted(by_vendor.items())}
+
+
+# --- My usage and person pages ------------------------------------------------------------------
+
+RANK_WEEKS = 12
+
+
+@dataclass
+class UsageOverview:
+    """What a person's own page shows: totals, daily usage by vendor or model, rank over time."""
+
+    person: Person
+    period: Period
+    by: str
+    total_tokens: int
+    input_tokens: int
+    cache_write_tokens: int
+    cache_read_tokens: int
+    output_tokens: int
+    requests: int
+    cost_usd: Decimal
+    unpriced: int
+    active_days: int
+    rank: int | None
+    ranked_people: int
+    spans: list[tuple[date, date]]
+    stacks: dict[str, list]
+    by_vendor: list[tuple[str, int, Decimal, str]]
+    rank_weeks: list[tuple[date, int | None]]
+    badges: list[Badge]
+
+    @property
+    def percentile(self) -> int | None:
+        if not self.rank or not self.ranked_people:
+            return None
+        return max(1, math.ceil(self.rank * 100 / self.ranked_people))
+
+    @property
+    def total_display(self) -> str:
+        return compact(self.total_tokens)
+
+    @property
+    def output_display(self) -> str:
+        return compact(self.output_tokens)
+
+    @property
+    def cost_display(self) -> str:
+        return money(self.cost_usd)
+
+    @property
+    def requests_display(self) -> str:
+        return compact(self.requests)
+
+    @property
+    def has_usage(self) -> bool:
+        return bool(self.total_tokens or self.requests or self.active_days)
+
+    @property
+    def kinds(self) -> list[tuple[str, str, int]]:
+        """(label, "1.2M", percent of all tokens) for the four disjoint token kinds."""
+        kinds = [
+            ("Input (uncached)", self.input_tokens), ("Cache writes", self.cache_write_tokens),
+            ("Cache reads", self.cache_read_tokens), ("Output", self.output_tokens),
+        ]
+        whole = sum(n for _, n in kinds) or 1
+        return [(label, compact(n), round(100 * n / whole)) for label, n in kinds]
+
+    @property
+    def by_vendor_rows(self) -> list[tuple[str, str, str, str, str]]:
+        return [
+            (vendor, vendor_label(vendor), compact(tokens), money(cost), sources)
+            for vendor, tokens, cost, sources in self.by_vendor
+        ]
+
+
+@dataclass(frozen=True)
+class Badge:
+    slug: str
+    title: str
+    detail: str
+    icon: str
+
+
+BILLION = 10**9
+STREAK_DAYS = 20
+
+
+def _week_spans(today: date) -> list[tuple[date, date]]:
+    """The last RANK_WEEKS whole weeks (Monday to Sunday) and this week so far, oldest first."""
+    monday = today - timedelta(days=today.weekday())
+    return [(monday - timedelta(weeks=n), min(monday - timedelta(weeks=n) + timedelta(days=6), today))
+            for n in range(RANK_WEEKS - 1, -1, -1)]
+
+
+def usage_overview(
+    person: Person, period: Period, *, by: str = "vendor", today: date, detail: bool = True
+) -> UsageOverview:
+    """Everything a person page needs about ``person``, in two queries whatever the company's size:
+
+    - the company-wide PersonDay aggregate over the period and the last twelve weeks: the person's
+      totals and rank in the period, their rank each week, who climbed most last week;
+    - the person's own DailyUsage, all of it: the daily chart by vendor or model and the four token
+      kinds (with ``detail``: only they and those above them see that), and the badges' history.
+    """
+    weeks = _week_spans(today)
+    in_period = Q(day__gte=period.start, day__lte=period.end)
+    # Prefixed names: an annotation called like a column ("active") would shadow it in the filters.
+    # Only what ranks everyone is summed for everyone; the person's other totals come from their own
+    # rows below (each conditional sum costs time on every row of the company).
+    columns = {
+        "c_tokens": Sum("total_tokens", filter=in_period),
+        "c_active": Count("pk", filter=in_period & Q(active=True) & Q(person_id=person.pk)),
+    }
+    for n, (start, end) in enumerate(weeks):
+        columns[f"w{n}"] = Sum("total_tokens", filter=Q(day__gte=start, day__lte=end))
+    # Ranks count the people on the boards: employed, not hidden (the person themself always counts).
+    everyone = list(
+        PersonDay.objects.filter(day__gte=min(period.start, weeks[0][0]), day__lte=max(period.end, today))
+        .exclude(person__status=Person.Status.TERMINATED)
+        .filter(~Q(person__privacy=Person.Privacy.HIDDEN) | Q(person_id=person.pk))
+        .order_by()
+        .values("person_id")
+        .annotate(**columns)
+    )
+    mine = next((row for row in everyone if row["person_id"] == person.pk), {})
+
+    def rank_of(column: str) -> tuple[int | None, int]:
+        # The same competition rank as the board ("1, 2, 2, 4"), without sorting everyone.
+        values = [row[column] for row in everyone if row[column] and row[column] > 0]
+        own = mine.get(column) or 0
+        return (1 + sum(1 for value in values if value > own) if own > 0 else None), len(values)
+
+    rank, ranked_people = rank_of("c_tokens")
+    rank_weeks = [(start, rank_of(f"w{n}")[0]) for n, (start, _) in enumerate(weeks)]
+
+    by = by if by in ("vendor", "model") else "vendor"
+    spans = buckets(period)
+    per_day: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    kinds: dict[str, int] = defaultdict(int)
+    vendor_totals: dict[str, list] = defaultdict(lambda: [0, Decimal(0), set()])
+    used_days: dict[date, int] = defaultdict(int)
+    sums = {"output": 0, "requests": 0, "cost": Decimal(0), "unpriced": 0}
+    history = (
+        DailyUsage.objects.filter(person=person)
+        .order_by()
+        .values_list("day", "vendor", "model", "source", "input_tokens", "cache_write_tokens", "cache_read_tokens",
+                     "output_tokens", "total_tokens", "requests", "cost_usd", "unpriced_records")
+    )
+    for day, vendor, model, source, inp, cw, cr, out, total, requests, cost, unpriced in history:
+        if total or requests:
+            used_days[day] += total
+        if not period.start <= day <= period.end:
+            continue
+        sums["output"] += out
+        sums["requests"] += requests
+        sums["cost"] += cost
+        sums["unpriced"] += unpriced
+        if not detail:
+            continue
+        per_day[vendor if by == "vendor" else (model or f"{vendor} (unknown model)")][day] += total
+        kinds["input"] += inp
+        kinds["cache_write"] += cw
+        kinds["cache_read"] += cr
+        vendor_totals[vendor][0] += total
+        vendor_totals[vendor][1] += cost
+        vendor_totals[vendor][2].add(source)
+    biggest_first = sorted(per_day.items(), key=lambda item: -sum(item[1].values()))
+    stacks = {key: series(values, spans) for key, values in biggest_first}
+    source_labels = dict(Source.choices)
+    by_vendor = [
+        (vendor, total, cost, ", ".join(sorted(source_labels.get(s, s) for s in sources)))
+        for vendor, (total, cost, sources) in sorted(vendor_totals.items(), key=lambda item: -item[1][0])
+    ]
+    return UsageOverview(
+        person=person, period=period, by=by,
+        total_tokens=mine.get("c_tokens") or 0,
+        input_tokens=kinds["input"], cache_write_tokens=kinds["cache_write"], cache_read_tokens=kinds["cache_read"],
+        output_tokens=sums["output"], requests=sums["requests"], cost_usd=sums["cost"], unpriced=sums["unpriced"],
+        active_days=mine.get("c_active") or 0, rank=rank, ranked_people=ranked_people, spans=spans, stacks=stacks,
+        by_vendor=by_vendor, rank_weeks=rank_weeks,
+        badges=earned_badges(person.pk, used_days, everyone=everyone, weeks=weeks),
+    )
+
+
+def earned_badges(person_id: int, used_days: dict[date, int], *, everyone: list[dict], weeks) -> list[Badge]:
+    """Badges from the rollups, recomputed on every view: no counters to keep, nothing that nags.
+
+    - first billion tokens, all time, and the day it happened;
+    - a run of STREAK_DAYS consecutive days with usage (the longest run so far);
+    - biggest climber: the largest rise in rank by tokens from the week before last to last week,
+      among everyone ranked in both (ties share it)."""
+    badges = []
+    cumulative, crossed = 0, None
+    longest, run, best_end, previous = 0, 0, None, None
+    for day in sorted(used_days):
+        cumulative += used_days[day]
+        if crossed is None and cumulative >= BILLION:
+            crossed = day
+        run = run + 1 if previous == day - timedelta(days=1) else 1
+        previous = day
+        if run > longest:
+            longest, best_end = run, day
+    if crossed:
+        badges.append(Badge(
+            "billion", "First billion tokens", f"Passed 1B tokens on {crossed:%b} {crossed.day}, {crossed.year}.", "◆"
+        ))
+    if longest >= STREAK_DAYS:
+        run_of = Period("custom", best_end - timedelta(days=longest - 1), best_end)
+        badges.append(Badge(
+            "streak", f"{STREAK_DAYS}-day streak", f"Used AI {longest} days in a row, {run_of.describe()}.", "▮"
+        ))
+    last_week, week_before = len(weeks) - 2, len(weeks) - 3
+
+    def ranks(column: str) -> dict[int, int]:
+        return {pk: rank for rank, pk, _ in competition_ranks((r["person_id"], r[column] or 0) for r in everyone)}
+
+    last, before = ranks(f"w{last_week}"), ranks(f"w{week_before}")
+    climbs = {pk: before[pk] - rank for pk, rank in last.items() if pk in before}
+    best = max(climbs.values(), default=0)
+    if best > 0 and climbs.get(person_id) == best:
+        start = weeks[last_week][0]
+        badges.append(Badge(
+            "climber", "Biggest climber of the week", f"Up {best} places in the week of {start:%b} {start.day}.", "▲"
+        ))
+    return badges
+
+
+@dataclass
+class IdentityInfo:
+    vendor: str
+    kind: str
+    value: str
+    label: str
+    mapped_at: Any
+
+    @property
+    def vendor_label(self) -> str:
+        return vendor_label(self.vendor)
+
+
+def linked_identities(person: Person) -> list[IdentityInfo]:
+    return [
+        IdentityInfo(vendor, ProviderIdentity.Kind(kind).label if kind in ProviderIdentity.Kind.values else kind,
+                     value, label, mapped_at)
+        for vendor, kind, value, label, mapped_at in ProviderIdentity.objects.filter(person=person)
+        .order_by("vendor", "kind", "value")
+        .values_list("vendor", "kind", "value", "label", "mapped_at")
+    ]
+
+
+def my_uploads(person: Person, limit: int = 5) -> list[UsageExport]:
+    return list(
+        UsageExport.objects.filter(origin=UsageExport.Origin.SELF_SERVICE, attributed_to=person)
+        .only("pk", "original_name", "status", "created_at", "first_day", "last_day", "failure", "origin")
+        .order_by("-created_at", "-pk")[:limit]
+    )

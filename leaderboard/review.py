@@ -1,0 +1,283 @@
+"""The review workflow: who may see and act on which flag, and the actions themselves.
+
+Reviewers of a flag about a person are admins, everyone above the person in the reporting line
+(transitively), and a manager the flag was handed to. The person sees their own flags, can answer
+them, and reads the replies addressed to them, never the reviewers' internal notes. Flags about
+unattributed usage are for admins only.
+
+Every action is a plain function that locks the flag, checks the transition, changes it, and records
+a FlagEvent with the fields before and after, all in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Person
+
+from .models import Flag, FlagEvent, FlagNote
+
+Status = Flag.Status
+Action = FlagEvent.Action
+
+
+class ActionRefused(Exception):
+    """The action does not apply to the flag as it is now (say, acknowledging a resolved flag)."""
+
+
+# --- Access -------------------------------------------------------------------------------------
+
+
+def reviewable_flags(viewer: Person) -> QuerySet[Flag]:
+    """Flags ``viewer`` may see in the queue and act on."""
+    flags = Flag.objects.select_related("rule", "person", "person__team", "identity", "assignee")
+    if viewer.is_staff:
+        return flags
+    return flags.filter(person__isnull=False).filter(
+        Q(person_id__in=viewer.report_ids()) | Q(assignee=viewer)
+    ).exclude(person=viewer)
+
+
+def may_review(viewer: Person) -> bool:
+    """Whether the queue is for this person at all: admins, managers, and anyone handed a flag."""
+    return viewer.is_staff or viewer.direct_reports.exists() or Flag.objects.filter(assignee=viewer).exists()
+
+
+def role_for(viewer: Person, flag: Flag) -> str | None:
+    """"reviewer", "subject" (the flag is about the viewer), or None: the viewer may not see it."""
+    if reviewable_flags(viewer).filter(pk=flag.pk).exists():
+        return "reviewer"
+    if flag.person_id == viewer.pk:
+        return "subject"
+    return None
+
+
+def open_flags_for_employee(person: Person) -> QuerySet[Flag]:
+    """The person's own live flags, for "my usage": what they may read and answer."""
+    return Flag.objects.filter(person=person, status__in=Flag.LIVE).select_related("rule").prefetch_related("notes")
+
+
+def notes_for(flag: Flag, role: str) -> list[FlagNote]:
+    notes = flag.notes.select_related("author")
+    if role != "reviewer":
+        notes = notes.exclude(kind=FlagNote.Kind.INTERNAL)
+    return list(notes)
+
+
+def events_for(flag: Flag, role: str) -> list[FlagEvent]:
+    events = flag.events.select_related("actor")
+    if role != "reviewer":
+        events = events.filter(internal=False)
+    return list(events)
+
+
+def reassign_choices(flag: Flag | None = None) -> QuerySet[Person]:
+    """Managers (anyone with reports) and admins, active, other than the flagged person."""
+    people = Person.objects.active().filter(Q(direct_reports__isnull=False) | Q(is_staff=True)).distinct()
+    if flag is not None and flag.person_id:
+        people = people.exclude(pk=flag.person_id)
+    if flag is not None and flag.identity_id:
+        people = people.filter(is_staff=True)
+    return people.order_by("name", "email")
+
+
+def status_counts(flags: QuerySet[Flag]) -> dict[str, int]:
+    counts = {status: 0 for status in Status.values}
+    for row in flags.order_by().values("status").annotate(n=Count("pk")):
+        counts[row["status"]] = row["n"]
+    return counts
+
+
+def reviewers_of(flag: Flag) -> list[Person]:
+    """Who is told about a new flag: the manager it was handed to, else the person's manager, else admins."""
+    if flag.assignee_id:
+        return [flag.assignee]
+    if flag.person_id and flag.person.manager_id and flag.person.manager.is_active:
+        return [flag.person.manager]
+    return list(Person.objects.active().filter(is_staff=True))
+
+
+# --- Actions ------------------------------------------------------------------------------------
+
+
+def _snapshot(flag: Flag) -> dict:
+    return {
+        "status": flag.status,
+        "severity": flag.severity,
+        "assignee": flag.assignee_id,
+        "snoozed_until": flag.snoozed_until.isoformat() if flag.snoozed_until else None,
+        "dismiss_reason": flag.dismiss_reason,
+    }
+
+
+def _changes(before: dict, after: dict) -> tuple[dict, dict]:
+    keys = [k for k in after if before.get(k) != after[k]]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def _locked(flag: Flag) -> Flag:
+    return Flag.objects.select_for_update().select_related("rule", "person").get(pk=flag.pk)
+
+
+def _save(flag: Flag, *, by: Person | None, action: str, before: dict, message: str = "", internal: bool = False,
+          extra: dict | None = None) -> FlagEvent:
+    flag.updated_on = timezone.now().date()
+    flag.save()
+    old, new = _changes(before, _snapshot(flag))
+    if extra:
+        new.update(extra)
+    return FlagEvent.objects.create(flag=flag, actor=by, action=action, before=old, after=new, message=message,
+                                    internal=internal)
+
+
+def _require(flag: Flag, allowed: Iterable[str], verb: str) -> None:
+    if flag.status not in allowed:
+        raise ActionRefused(f"Can't {verb} a flag that is {flag.get_status_display().lower()}.")
+
+
+def acknowledge(*, flag: Flag, by: Person) -> Flag:
+    with transaction.atomic():
+        flag = _locked(flag)
+        _require(flag, (Status.OPEN, Status.SNOOZED), "acknowledge")
+        before = _snapshot(flag)
+        flag.status, flag.snoozed_until = Status.ACKNOWLEDGED, None
+        _save(flag, by=by, action=Action.ACKNOWLEDGED, before=before)
+        return flag
+
+
+def snooze(*, flag: Flag, by: Person, until: date, today: date | None = None) -> Flag:
+    today = today or timezone.now().date()
+    if until <= today:
+        raise ActionRefused("Snooze until a day after today.")
+    with transaction.atomic():
+        flag = _locked(flag)
+        _require(flag, Flag.LIVE, "snooze")
+        before = _snapshot(flag)
+        flag.status, flag.snoozed_until = Status.SNOOZED, until
+        _save(flag, by=by, action=Action.SNOOZED, before=before, message=f"Snoozed until {until:%Y-%m-%d}.")
+        return flag
+
+
+def dismiss(*, flag: Flag, by: Person, reason: str, text: str = "", today: date | None = None) -> Flag:
+    """Close the flag as not needing action. The rule then stays quiet about the person for one whole
+    window, so the next flag (if any) is judged on entirely new data."""
+    today = today or timezone.now().date()
+    if reason not in Flag.DismissReason.values:
+        raise ActionRefused("Choose a reason.")
+    text = text.strip()
+    if reason == Flag.DismissReason.OTHER and not text:
+        raise ActionRefused("Say why, in a few words, when the reason is “other”.")
+    with transaction.atomic():
+        flag = _locked(flag)
+        _require(flag, Flag.LIVE, "dismiss")
+        before = _snapshot(flag)
+        flag.status, flag.snoozed_until, flag.closed_on = Status.DISMISSED, None, today
+        flag.dismiss_reason, flag.dismiss_text = reason, text
+        flag.suppressed_until = today + timedelta(days=flag.rule.window_days)
+        label = Flag.DismissReason(reason).label
+        _save(flag, by=by, action=Action.DISMISSED, before=before, message=f"{label}{': ' + text if text else ''}",
+              extra={"dismiss_text": text} if text else None)
+        return flag
+
+
+def resolve(*, flag: Flag, by: Person, text: str = "", today: date | None = None) -> Flag:
+    today = today or timezone.now().date()
+    with transaction.atomic():
+        flag = _locked(flag)
+        _require(flag, Flag.LIVE, "resolve")
+        before = _snapshot(flag)
+        flag.status, flag.snoozed_until, flag.closed_on = Status.RESOLVED, None, today
+        flag.resolution = text.strip() or f"Resolved by {by}."
+        _save(flag, by=by, action=Action.RESOLVED, before=before, message=text.strip())
+        return flag
+
+
+def reassign(*, flag: Flag, by: Person, to: Person) -> Flag:
+    if not reassign_choices(flag).filter(pk=to.pk).exists():
+        raise ActionRefused(f"{to} is not a manager or admin who can take this flag.")
+    with transaction.atomic():
+        flag = _locked(flag)
+        _require(flag, Flag.LIVE, "reassign")
+        if flag.assignee_id == to.pk:
+            raise ActionRefused(f"The flag is already with {to}.")
+        before = _snapshot(flag)
+        flag.assignee = to
+        _save(flag, by=by, action=Action.REASSIGNED, before=before, message=f"Handed to {to}.")
+        return flag
+
+
+def add_note(*, flag: Flag, by: Person, text: str, to_employee: bool = False) -> FlagNote:
+    """A reviewer's note: internal (reviewers only) or a reply the flagged person reads too."""
+    text = text.strip()
+    if not text:
+        raise ActionRefused("Write something first.")
+    if to_employee and not flag.person_id:
+        raise ActionRefused("Nobody to reply to: this flag is about an unmatched identity.")
+    with transaction.atomic():
+        flag = _locked(flag)
+        kind = FlagNote.Kind.REPLY if to_employee else FlagNote.Kind.INTERNAL
+        note = FlagNote.objects.create(flag=flag, author=by, kind=kind, text=text)
+        before = _snapshot(flag)
+        _save(flag, by=by, action=Action.NOTED, before=before, internal=not to_employee,
+              extra={"note": note.pk, "kind": kind})
+        return note
+
+
+def answer(*, flag: Flag, by: Person, text: str) -> FlagNote:
+    """The flagged person's own words, shown to the reviewers with the flag."""
+    text = text.strip()
+    if not text:
+        raise ActionRefused("Write your answer first.")
+    if flag.person_id != by.pk:
+        raise ActionRefused("Only the person a flag is about can answer it.")
+    with transaction.atomic():
+        flag = _locked(flag)
+        note = FlagNote.objects.create(flag=flag, author=by, kind=FlagNote.Kind.ANSWER, text=text)
+        before = _snapshot(flag)
+        _save(flag, by=by, action=Action.ANSWERED, before=before, extra={"note": note.pk, "kind": note.kind})
+        return note
+
+
+ACTIONS = {
+    "acknowledge": acknowledge,
+    "snooze": snooze,
+    "dismiss": dismiss,
+    "resolve": resolve,
+    "reassign": reassign,
+    "note": add_note,
+    "answer": answer,
+}
+BULK_ACTIONS = ("acknowledge", "snooze", "dismiss", "resolve", "reassign")
+
+
+@dataclass
+class BulkResult:
+    done: list[Flag]
+    refused: list[tuple[Flag, str]]
+
+    def summary(self, verb: str) -> str:
+        text = f"{verb.capitalize()}: {len(self.done)} flag{'s' if len(self.done) != 1 else ''}."
+        if self.refused:
+            text += f" Skipped {len(self.refused)}: " + "; ".join(f"#{f.pk} {why}" for f, why in self.refused[:5])
+        return text
+
+
+def apply_bulk(*, flags: Iterable[Flag], by: Person, action: str, **params) -> BulkResult:
+    """One action on several flags in one transaction; flags it does not apply to are skipped, not failed."""
+    if action not in BULK_ACTIONS:
+        raise ActionRefused(f"“{action}” can't be done in bulk.")
+    result = BulkResult([], [])
+    with transaction.atomic():
+        for flag in flags:
+            try:
+                with transaction.atomic():
+                    result.done.append(ACTIONS[action](flag=flag, by=by, **params))
+            except ActionRefused as refused:
+                result.refused.append((flag, str(refused)))
+    return result
