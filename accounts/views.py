@@ -2,11 +2,11 @@ import tempfile
 from pathlib import Path
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import redirect, render
 
 from leaderboard.ingestion.rows import ImportRefused
 
+from .access import admin_required
 from .forms import RosterUploadForm, SettingsForm
 from .roster import import_roster
 
@@ -20,7 +20,7 @@ def settings_view(request):
     return render(request, "accounts/settings.html", {"form": form})
 
 
-@staff_member_required
+@admin_required
 def roster_upload(request):
     form = RosterUploadForm(request.POST or None, request.FILES or None)
     problems = []

@@ -210,11 +210,11 @@ METRICS: dict[str, Metric] = {
     ]
 }
 DEFAULT_METRIC = "tokens"
-# Names the URL contract promises before their metric exists: they rank by the default for now.
-PENDING_METRICS = {"budget"}
 
 
 def get_metric(name: str | None) -> Metric:
+    """A metric by name; an unknown one (``budget``, which the URL contract names before budgets
+    exist, or an old link's) ranks by the default rather than failing."""
     return METRICS.get(name or "", METRICS[DEFAULT_METRIC])
 
 
@@ -363,7 +363,10 @@ class BoardFilters:
 
 @dataclass(slots=True)
 class Totals:
-    """One person's numbers over a period, and the ranked metric over the period before."""
+    """One person's numbers over a period, and the ranked metric over the period before.
+
+    Only the totals an aggregate was asked for are filled in (see ``aggregate``); ``value`` is the
+    metric ranked by, ``previous`` the same over the previous period."""
 
     person_id: int
     total_tokens: int = 0
@@ -378,10 +381,6 @@ class Totals:
     cache_read_tokens: int | None = None
     value: Any = 0
     previous: Any = 0
-
-    @property
-    def cost_known(self) -> bool:
-        return not self.unpriced
 
 
 def _rollup(filters: BoardFilters, *, breakdown: bool):

@@ -17,6 +17,8 @@ from decimal import Decimal
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from .boards import WEEKLY_AFTER_DAYS, compact, money, vendor_label
+
 VENDOR_COLOURS = {
     "anthropic": "var(--vendor-anthropic)",
     "openai": "var(--vendor-openai)",
@@ -28,12 +30,9 @@ OTHER_COLOUR = "var(--vendor-other)"
 PALETTE = [
     "var(--series-1)", "var(--series-2)", "var(--series-3)", "var(--series-4)",
     "var(--series-5)", "var(--series-6)", "var(--series-7)", "var(--series-8)",
+    "var(--series-9)", "var(--series-10)", "var(--series-11)", "var(--series-12)",
 ]
 _ids = itertools.count(1)
-
-
-def vendor_colour(vendor: str) -> str:
-    return VENDOR_COLOURS.get(vendor, OTHER_COLOUR)
 
 
 def colours_for(keys: Sequence[str], *, by: str) -> dict[str, str]:
@@ -304,15 +303,11 @@ def describe_series(name: str, values: Sequence, fmt: Callable, *, per: str = "d
 
 
 def _per(period) -> str:
-    from .boards import WEEKLY_AFTER_DAYS
-
     return "week" if period.days > WEEKLY_AFTER_DAYS else "day"
 
 
 def metric_words(metric) -> tuple[str, Callable]:
     """What a chart of this metric plots per day, and how to print it."""
-    from .boards import compact, money
-
     if metric.daily_field == "cost_usd":
         return "cost", money
     return ("output tokens" if metric.name == "output" else "tokens"), compact
@@ -334,8 +329,6 @@ def draw_sparklines(board) -> None:
 
 
 def team_trend_chart(team_name: str, filters, spans, stacks: dict[str, Sequence]) -> SafeString | None:
-    from .boards import vendor_label
-
     if not stacks:
         return None
     noun, fmt = metric_words(filters.metric)
@@ -351,8 +344,6 @@ def team_trend_chart(team_name: str, filters, spans, stacks: dict[str, Sequence]
 
 def usage_chart(overview) -> SafeString | None:
     """A person's tokens per day (or week), stacked by vendor or by model."""
-    from .boards import compact, vendor_label
-
     if not overview.stacks:
         return None
     per = _per(overview.period)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from accounts.models import Person, Team
+from tests.workers import broker, workers  # noqa: F401 - fixtures shared by the worker and browser tests
 
 SAMPLES = Path(__file__).parent / "samples" / "org-acme"
 PASSWORD = "correct horse battery staple"

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import Person, Team
-from leaderboard import boards
+from leaderboard import boards, charts
 from leaderboard.board_forms import BoardFilterForm
 from leaderboard.models import DailyUsage, PersonDay, UsageExport
 
@@ -538,3 +538,44 @@ def test_it_awards_the_biggest_climber_of_last_week(cast):
     assert slugs(cast.erin) == ["climber"]  # 4th to 1st
     assert slugs(cast.otto) == []  # 3rd to 2nd: climbed, but not the most
     assert slugs(cast.sam) == []
+
+
+# --- Charts -------------------------------------------------------------------------------------
+
+
+def test_it_draws_an_accessible_stacked_chart():
+    spans = [(ago(2), ago(2)), (ago(1), ago(1)), (ago(0), ago(0))]
+    svg = str(charts.stacked_bars(
+        spans, {"anthropic": [10, 0, 30], "openai": [5, 5, 0]}, title="Tokens per day", description="Tokens: 50",
+        fmt=boards.compact, colours=charts.colours_for(["anthropic", "openai"], by="vendor"), y_label="Tokens",
+        labels={"openai": "OpenAI"},
+    ))
+    assert 'role="img"' in svg and "<title id=" in svg and "<desc id=" in svg
+    assert "Tokens per day" in svg and ">Day (UTC)<" in svg and ">Tokens<" in svg
+    assert "fill:var(--vendor-anthropic)" in svg and "fill:var(--vendor-openai)" in svg
+    assert svg.count("<rect") == 4  # empty segments are not drawn
+    assert "Show the numbers" in svg and ">OpenAI<" in svg and "<td class=\"num\">30</td>" in svg
+
+
+def test_it_escapes_what_it_draws():
+    svg = str(charts.stacked_bars(
+        [(ago(0), ago(0))], {"<script>": [1]}, title="<b>", description="&", fmt=str, colours={}, y_label="y",
+    ))
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "<b>" not in svg
+
+
+def test_it_draws_sparklines_and_rank_lines_with_words():
+    spark = str(charts.sparkline([0, 5, 10], label="Erin: 15 tokens"))
+    assert 'aria-label="Erin: 15 tokens"' in spark and "<polyline" in spark
+    assert "<polyline" in str(charts.sparkline([], label="nothing"))
+    line = str(charts.rank_line([(ago(14), 3), (ago(7), None), (ago(0), 1)], title="Rank", description="Best #1"))
+    assert line.count("<polyline") == 2  # a week without a rank breaks the line
+    assert "Week of" in line and "#1" in line and "Rank (1 = most tokens)" in line
+    assert charts.describe_series("tokens", [0, 1000, 3000], boards.compact) == (
+        "4K tokens in total, at most 3K in one day; 2 of 3 days with usage."
+    )
+
+
+def test_it_picks_round_axis_steps():
+    assert charts.nice_ceiling(8734) == (10000, 2500)
+    assert charts.nice_ceiling(0) == (1.0, 0.25)

@@ -1,6 +1,5 @@
 """The admin pages that feed usage in: uploading exports and watching them run, mapping identities."""
 
-from functools import wraps
 
 from django.contrib import messages
 from django.core.cache import cache
@@ -16,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
+from accounts.access import admin_required
 from accounts.models import Person, ProviderIdentity
 
 from .. import identities, imports, selectors
@@ -26,18 +26,6 @@ PER_PAGE = 50
 RECENTLY_MAPPED = 25
 
 
-def _admin_only(view):
-    """Admin pages are not advertised to anyone else: a 404, not a redirect or a 403."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_staff:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
 def _get_export(pk) -> UsageExport:
     return get_object_or_404(UsageExport.objects.select_related("uploaded_by", "attributed_to"), pk=pk)
 
@@ -45,7 +33,7 @@ def _get_export(pk) -> UsageExport:
 # --- Exports ----------------------------------------------------------------------------------
 
 
-@_admin_only
+@admin_required
 def import_list(request):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -83,13 +71,13 @@ def _report_upload(request, name: str, export: UsageExport, created: bool) -> No
         messages.success(request, format_html("{}: queued as {}.", name, link))
 
 
-@_admin_only
+@admin_required
 def import_detail(request, pk):
     export = _get_export(pk)
     return render(request, "imports/detail.html", _detail_context(export))
 
 
-@_admin_only
+@admin_required
 def import_progress(request, pk):
     """The status block alone, for htmx polling; 286 once the export is done so the polling stops."""
     export = _get_export(pk)
@@ -105,7 +93,7 @@ def _detail_context(export: UsageExport) -> dict:
     return {"export": export, "progress": progress}
 
 
-@_admin_only
+@admin_required
 @require_POST
 def import_retry(request, pk):
     export = _get_export(pk)
@@ -118,7 +106,7 @@ def import_retry(request, pk):
     return redirect(export)
 
 
-@_admin_only
+@admin_required
 def import_download(request, pk):
     export = _get_export(pk)
     try:
@@ -132,7 +120,7 @@ def import_download(request, pk):
 # --- Identities -------------------------------------------------------------------------------
 
 
-@_admin_only
+@admin_required
 def identity_list(request):
     search = IdentitySearchForm(request.GET)
     found = selectors.identities_with_usage()
@@ -151,7 +139,7 @@ def identity_list(request):
     return render(request, "imports/identities.html", context)
 
 
-@_admin_only
+@admin_required
 @require_POST
 def identity_map(request, pk):
     identity = get_object_or_404(ProviderIdentity, pk=pk)

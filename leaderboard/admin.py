@@ -1,0 +1,64 @@
+from django.contrib import admin
+
+from . import models
+
+
+@admin.register(models.UsageExport)
+class UsageExportAdmin(admin.ModelAdmin):
+    list_display = ["pk", "original_name", "format", "status", "rows_read", "records_written", "people_matched",
+                    "identities_unmatched", "first_day", "last_day", "uploaded_by", "created_at"]
+    list_filter = ["status", "format", "origin"]
+    list_select_related = ["uploaded_by"]
+    search_fields = ["original_name", "sha256"]
+    date_hierarchy = "created_at"
+    # The import pipeline owns these rows; editing them by hand would break its bookkeeping.
+    readonly_fields = [f.name for f in models.UsageExport._meta.fields]
+
+
+class ReadOnlyUsageAdmin(admin.ModelAdmin):
+    """Usage tables are written by imports and rollups only: browsable and searchable, never edited."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.UsageRecord)
+class UsageRecordAdmin(ReadOnlyUsageAdmin):
+    list_display = ["day", "vendor", "source", "identity", "model", "input_tokens", "cache_write_tokens",
+                    "cache_read_tokens", "output_tokens", "requests", "cost_usd", "cost_reported"]
+    list_filter = ["vendor", "source", "cost_reported"]
+    list_select_related = ["identity"]
+    search_fields = ["identity__value", "identity__label", "model"]
+    date_hierarchy = "day"
+
+
+@admin.register(models.ActivityRecord)
+class ActivityRecordAdmin(ReadOnlyUsageAdmin):
+    list_display = ["day", "vendor", "source", "identity", "active", "sessions", "requests", "lines_added",
+                    "commits", "pull_requests"]
+    list_filter = ["vendor", "source", "active"]
+    list_select_related = ["identity"]
+    search_fields = ["identity__value", "identity__label"]
+    date_hierarchy = "day"
+
+
+@admin.register(models.DailyUsage)
+class DailyUsageAdmin(ReadOnlyUsageAdmin):
+    list_display = ["day", "person", "vendor", "model", "source", "total_tokens", "requests", "cost_usd",
+                    "unpriced_records"]
+    list_filter = ["vendor", "source"]
+    list_select_related = ["person"]
+    search_fields = ["person__name", "person__email", "model"]
+    date_hierarchy = "day"
+
+
+@admin.register(models.PersonDay)
+class PersonDayAdmin(ReadOnlyUsageAdmin):
+    list_display = ["day", "person", "total_tokens", "output_tokens", "requests", "cost_usd", "active"]
+    list_filter = ["active"]
+    list_select_related = ["person"]
+    search_fields = ["person__name", "person__email"]
+    date_hierarchy = "day"

@@ -1,0 +1,80 @@
+"""People, identities and the pages every person has: login, settings, the roster upload."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
+
+from accounts.models import Person, ProviderIdentity
+from tests.conftest import PASSWORD
+
+
+def test_it_logs_people_in_by_email_whatever_the_case(client, cast):
+    assert client.login(username="ERIN@Example.COM", password=PASSWORD)
+
+
+def test_it_stores_emails_lower_cased_and_unique(cast):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Person.objects.create_user("Erin@Example.com", PASSWORD)
+
+
+def test_it_keeps_one_identity_per_vendor_kind_and_value(cast):
+    ProviderIdentity.objects.create(vendor="openai", kind="user_id", value="user-abc", person=cast.erin)
+    # The same value may exist for another vendor or kind...
+    ProviderIdentity.objects.create(vendor="cursor", kind="user_id", value="user-abc")
+    ProviderIdentity.objects.create(vendor="openai", kind="api_key", value="user-abc")
+    # ...but not twice for the same one.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ProviderIdentity.objects.create(vendor="openai", kind="user_id", value="user-abc", person=cast.otto)
+
+
+def test_it_treats_github_logins_case_insensitively(cast):
+    Person.objects.filter(pk=cast.erin.pk).update(github_login="Erin-GH")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Person.objects.filter(pk=cast.otto.pk).update(github_login="erin-gh")
+
+
+def test_it_knows_everyone_below_a_manager(cast):
+    assert set(cast.maria.report_ids()) == {cast.erin.pk, cast.sam.pk, cast.lee.pk}
+    assert cast.sam.report_ids() == [cast.lee.pk]
+    assert cast.maria.can_see_person(cast.lee)
+    assert not cast.sam.can_see_person(cast.erin)
+    assert cast.ada.can_see_person(cast.otto)
+
+
+def test_it_saves_my_privacy_choice(login, cast):
+    client = login(cast.erin)
+    response = client.post("/settings/", {"privacy": "hidden", "digest": "weekly"})
+    assert response.status_code == 302
+    cast.erin.refresh_from_db()
+    assert cast.erin.privacy == "hidden"
+
+
+def test_it_shows_the_roster_upload_to_admins_only(login, cast):
+    assert login(cast.erin).get("/people/import/").status_code == 404
+    assert login(cast.ada).get("/people/import/").status_code == 200
+
+
+def test_it_imports_a_roster_uploaded_by_an_admin(login, cast):
+    roster = b"email,name,team,manager_email\nnew.person@example.com,New Person,Sales,otto@example.com\n"
+    response = login(cast.ada).post(
+        "/people/import/", {"file": SimpleUploadedFile("roster.csv", roster)}, follow=True
+    )
+    assert "1 created" in response.content.decode()
+    assert Person.objects.get(email="new.person@example.com").manager == cast.otto
+
+
+def test_it_shows_why_a_roster_was_refused_and_changes_nothing(login, cast):
+    roster = b"email,name,manager_email\nnew.person@example.com,New Person,nobody@example.com\n"
+    response = login(cast.ada).post("/people/import/", {"file": SimpleUploadedFile("roster.csv", roster)})
+    page = response.content.decode()
+    assert "roster.csv line 2" in page and "nobody@example.com" in page
+    assert not Person.objects.filter(email="new.person@example.com").exists()
+
+
+@pytest.mark.parametrize("path", ["/admin/accounts/person/", "/admin/accounts/provideridentity/",
+                                  "/admin/accounts/team/", "/admin/leaderboard/usageexport/",
+                                  "/admin/leaderboard/usagerecord/", "/admin/leaderboard/dailyusage/"])
+def test_it_lists_every_model_in_the_django_admin(login, cast, path):
+    cast.ada.is_superuser = True
+    cast.ada.save()
+    assert login(cast.ada).get(path + "?q=erin").status_code == 200

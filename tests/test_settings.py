@@ -1,0 +1,76 @@
+"""The one settings module, read the way a deploy reads it: from the environment, in a fresh process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x7Kq2vN9pR4sT6vW8xY0zA1bC3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE",
+    "ALLOWED_HOSTS": "tokens.example.com",
+    "HTTPS": "true",
+    "SECURE_HSTS_PRELOAD": "true",
+    "DATABASE_URL": "postgres://leaderboard@db.internal:5432/leaderboard",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+}
+
+
+def settings_in(env: dict[str, str], tmp_path: Path) -> dict:
+    script = (
+        "import json, django; from django.conf import settings as s; django.setup();"
+        "print(json.dumps({'db': s.DATABASES['default'], 'broker': s.CELERY_BROKER_URL,"
+        "'cache': s.CACHES['default']['BACKEND'], 'key': s.SECRET_KEY, 'debug': s.DEBUG,"
+        "'transport': getattr(s, 'CELERY_BROKER_TRANSPORT_OPTIONS', {}), 'time_limit': s.CELERY_TASK_TIME_LIMIT,"
+        "'ssl': s.SECURE_SSL_REDIRECT, 'media': str(s.MEDIA_ROOT)}, default=str))"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k not in ("VAR_DIR", "MEDIA_ROOT")}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "leaderboard.settings", "VAR_DIR": str(tmp_path), **env},
+    )
+    return json.loads(result.stdout)
+
+
+def test_it_needs_no_configuration_on_a_laptop(tmp_path):
+    found = settings_in({}, tmp_path)
+
+    assert found["db"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert found["db"]["NAME"] == str(tmp_path / "db.sqlite3")
+    assert found["broker"] == "filesystem://"
+    assert "filebased" in found["cache"]
+    assert found["media"] == str(tmp_path / "media")
+    assert found["debug"] is False and found["ssl"] is False
+
+
+def test_it_generates_a_secret_key_once_and_keeps_it(tmp_path):
+    first = settings_in({}, tmp_path)["key"]
+    assert len(first) >= 50
+    assert settings_in({}, tmp_path)["key"] == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_it_uses_postgres_and_redis_when_told(tmp_path):
+    found = settings_in(PRODUCTION, tmp_path)
+
+    assert found["db"]["ENGINE"] == "django.db.backends.postgresql"
+    assert (found["db"]["HOST"], found["db"]["NAME"]) == ("db.internal", "leaderboard")
+    assert found["broker"] == PRODUCTION["REDIS_URL"]
+    assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert found["key"] == PRODUCTION["SECRET_KEY"]
+    # Redis must not hand an import to a second worker while the first is still within its time limit.
+    assert found["transport"]["visibility_timeout"] > found["time_limit"]
+
+
+def test_it_passes_the_deploy_checks_with_production_settings(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if k not in ("VAR_DIR",)}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
+        capture_output=True, text=True, env={**clean, **PRODUCTION, "VAR_DIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
