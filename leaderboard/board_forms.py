@@ -8,6 +8,7 @@ date range explains what is wrong with it.
 from datetime import date, timedelta
 
 from django import forms
+from django.core.validators import slug_re
 
 from .boards import (
     DEFAULT_METRIC,
@@ -93,8 +94,9 @@ class BoardFilterForm(PeriodForm):
     def __init__(self, data=None, *, catalog: Catalog, vendors: list[str], **kwargs):
         super().__init__(data, **kwargs)
         self.catalog = catalog
+        # The vendor asked for stays selected in the menu even if nothing was imported from it yet.
         asked = self.data.get("vendor") or ""
-        known = sorted(set(vendors) | ({asked} if asked and len(asked) <= 40 and asked.replace("-", "").replace("_", "").isalnum() else set()))
+        known = sorted(set(vendors) | ({asked} if slug_re.match(asked) else set()))
         self.fields["vendor"].widget.choices = [("", "All vendors")] + [(v, vendor_label(v)) for v in known]
         self.fields["team"].choices = [("", "All teams")] + [(str(pk), name) for pk, name in catalog.team_choices()]
         self.fields["title"].choices = [("", "All roles")] + [(t, t) for t in catalog.titles()]

@@ -377,14 +377,15 @@ class _Evaluation:
         start = self.windows.start(Kind.RUNAWAY)
         per_day = self.book.daily_budget(pk, self.end)
         max_day = agg.get("max_day_cost") or Decimal(0)
-        reasons = []
+        day_reasons, reasons = [], []
         if per_day and rule.threshold and max_day > per_day * rule.threshold:
-            reasons.append(
-                f"a day's spend of {money(max_day)} is {max_day / per_day:.1f}× the daily budget of {money(per_day)} "
-                f"(limit {rule.threshold.normalize():f}×)"
+            day_reasons.append(
+                f"{max_day / per_day:.1f}× the daily budget of {money(per_day)} (limit {rule.threshold.normalize():f}×)"
             )
         if rule.amount_usd and max_day > rule.amount_usd:
-            reasons.append(f"a day's spend of {money(max_day)} is above {money(rule.amount_usd)}")
+            day_reasons.append(f"above the {money(rule.amount_usd)} day limit")
+        if day_reasons:
+            reasons.append(f"a day's spend of {money(max_day)} is " + " and ".join(day_reasons))
         forecast = None
         if rule.cap_usd:
             forecast = forecast_month(self.book, pk, last_day=self.end, spent=agg.get("month_spend") or Decimal(0))
@@ -394,7 +395,7 @@ class _Evaluation:
             return None
         headline = "Runaway spend: " + "; ".join(reasons) + f" (looking at {fmt_day(start)} – {fmt_day(self.end)})."
         numbers = {
-            "window": _window(start, self.end), "max_day_cost": str(max_day),
+            "window": _window(start, self.end), "max_day_cost": str(max_day.quantize(CENT, ROUND_HALF_UP)),
             "daily_budget": None if per_day is None else str(per_day),
             "multiplier": None if rule.threshold is None else str(rule.threshold),
             "day_limit_usd": None if rule.amount_usd is None else str(rule.amount_usd),

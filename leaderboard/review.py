@@ -122,7 +122,7 @@ def _changes(before: dict, after: dict) -> tuple[dict, dict]:
 
 
 def _locked(flag: Flag) -> Flag:
-    return Flag.objects.select_for_update().select_related("rule", "person").get(pk=flag.pk)
+    return Flag.objects.select_for_update(of=("self",)).select_related("rule", "person").get(pk=flag.pk)
 
 
 def _save(flag: Flag, *, by: Person | None, action: str, before: dict, message: str = "", internal: bool = False,

@@ -3,6 +3,8 @@ and a worker killed mid-import loses nothing and half-applies nothing."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.core.cache import cache
 from django.core.files.base import ContentFile
@@ -56,8 +58,10 @@ def test_it_finishes_an_import_whose_worker_was_killed_midway(workers, cast):
     assert status_of(export) == "running"
     assert not UsageRecord.objects.exists()
 
-    # A new worker gets the message again once Redis's visibility timeout passes, and takes the
-    # export over because the dead worker's lease has expired by then.
+    # A new worker gets the message again once Redis's visibility timeout has passed (a worker
+    # restores overdue messages when it starts, and then periodically), and takes the export over
+    # because the dead worker's lease has expired by then.
+    time.sleep(5)
     workers.start(IMPORT_BATCH_SIZE=5000, CELERY_VISIBILITY_TIMEOUT=4)
     wait_for(lambda: status_of(export) == "succeeded", timeout=120, workers=workers, what="the redelivered import")
 

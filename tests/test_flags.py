@@ -255,7 +255,7 @@ def test_it_flags_a_day_above_the_absolute_amount(steady):
                                 effective_from=date(2025, 1, 1))
     day_spend(steady.sam, date(2025, 3, 31), "1500")
     flags.evaluate(as_of=AS_OF)
-    assert "above $1,000.00" in live(steady.sam).get().explanation
+    assert "a day's spend of $1,500.00 is above the $1,000.00 day limit" in live(steady.sam).get().explanation
 
 
 def test_it_flags_a_month_forecast_above_the_cap(steady):

@@ -67,7 +67,7 @@ def test_it_uses_postgres_and_redis_when_told(tmp_path):
 
 
 def test_it_passes_the_deploy_checks_with_production_settings(tmp_path):
-    clean = {k: v for k, v in os.environ.items() if k not in ("VAR_DIR",)}
+    clean = {k: v for k, v in os.environ.items() if k not in ("VAR_DIR", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
         capture_output=True, text=True, env={**clean, **PRODUCTION, "VAR_DIR": str(tmp_path)},

@@ -332,7 +332,7 @@ def flag_action(request, pk, action):
     if request.htmx:
         if request.POST.get("from") == "queue":
             flag.severity_rank = SEVERITY_RANK.get(flag.severity, 0)
-            context = {"flag": flag, "notice": notice, "error": error, "dismiss_reasons": Flag.DismissReason.choices,
+            context = {"flag": flag, "row_notice": notice, "row_error": error, "dismiss_reasons": Flag.DismissReason.choices,
                        "tomorrow": timezone.now().date() + timedelta(days=1),
                        "next_week": timezone.now().date() + timedelta(days=7),
                        "queue_url": _safe_next(request, reverse("review"))}

@@ -63,6 +63,11 @@ def test_it_filters_in_place_with_shareable_urls_and_a_working_back_button(page,
     expect(board_table(page).locator("tr.mine td.rank")).to_have_text("2")
     expect(page.locator("tbody.pinned-rows")).to_have_count(0)
 
+    # The model field suggests the models in use once it is first focused.
+    page.get_by_label("Model").focus()
+    expect(page.locator("#model-choices option[value='composer-2.5']")).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"/\?period=7d&metric=cost$"))
+
     # Pages turn in place too.
     page.get_by_label("Rank by").select_option("tokens")
     expect(page.locator("tbody.pinned-rows tr.mine")).to_contain_text("Erin Employee")

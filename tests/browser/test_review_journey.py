@@ -94,3 +94,17 @@ def test_the_queue_works_without_javascript(browser, live_server, cast, transact
         assert erin_flag.status == "acknowledged"
     finally:
         context.close()
+
+
+def test_a_manager_acknowledges_flags_in_bulk(page, live_server, cast):
+    erin_flag, lee_flag = _morning(cast)
+    browser_login(page, live_server, cast.maria)
+    page.goto(f"{live_server.url}/review/")
+    page.evaluate("window.notReloaded = true")
+    page.get_by_label(f"Select flag #{erin_flag.pk}").check()
+    page.get_by_label(f"Select flag #{lee_flag.pk}").check()
+    page.locator("#bulk-form").get_by_label("Action").select_option("acknowledge")
+    page.locator("#bulk-form").get_by_role("button", name="Apply").click()
+    page.get_by_text("Acknowledged: 2 flags.").wait_for()
+    assert page.evaluate("window.notReloaded") is True
+    assert set(Flag.objects.filter(status="acknowledged").values_list("pk", flat=True)) == {erin_flag.pk, lee_flag.pk}
