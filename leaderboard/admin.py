@@ -62,3 +62,69 @@ class PersonDayAdmin(ReadOnlyUsageAdmin):
     list_select_related = ["person"]
     search_fields = ["person__name", "person__email"]
     date_hierarchy = "day"
+
+
+@admin.register(models.OrgSettings)
+class OrgSettingsAdmin(admin.ModelAdmin):
+    pass
+
+
+@admin.register(models.BudgetPolicy)
+class BudgetPolicyAdmin(admin.ModelAdmin):
+    list_display = ["scope", "team", "person", "kind", "amount_usd", "salary_percent", "effective_from", "created_by"]
+    list_filter = ["scope", "kind"]
+    list_select_related = ["team", "person", "created_by"]
+    search_fields = ["team__name", "person__name", "person__email", "note"]
+    autocomplete_fields = ["team", "person"]
+
+
+@admin.register(models.FlagRule)
+class FlagRuleAdmin(admin.ModelAdmin):
+    list_display = ["kind", "enabled", "severity"]
+    list_filter = ["enabled", "severity"]
+
+
+class FlagEventInline(admin.TabularInline):
+    model = models.FlagEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = [f.name for f in models.FlagEvent._meta.fields]
+
+
+class FlagNoteInline(admin.TabularInline):
+    model = models.FlagNote
+    extra = 0
+
+
+@admin.register(models.Flag)
+class FlagAdmin(admin.ModelAdmin):
+    list_display = ["pk", "rule", "person", "severity", "status", "opened_on", "updated_on"]
+    list_filter = ["rule", "severity", "status"]
+    list_select_related = ["rule", "person"]
+    search_fields = ["person__name", "person__email", "explanation"]
+    autocomplete_fields = ["person"]
+    inlines = [FlagNoteInline, FlagEventInline]
+
+
+@admin.register(models.Exemption)
+class ExemptionAdmin(admin.ModelAdmin):
+    list_display = ["person", "rule", "reason", "starts_on", "expires_on", "created_by"]
+    list_select_related = ["person", "rule", "created_by"]
+    search_fields = ["person__name", "person__email", "reason"]
+    autocomplete_fields = ["person"]
+
+
+@admin.register(models.FlagEvaluation)
+class FlagEvaluationAdmin(admin.ModelAdmin):
+    list_display = ["as_of", "trigger", "started_at", "people", "opened", "updated", "resolved"]
+    list_filter = ["trigger"]
+    readonly_fields = [f.name for f in models.FlagEvaluation._meta.fields]
+
+
+@admin.register(models.Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["key", "kind", "channel", "recipient", "team", "status", "attempts", "sent_at"]
+    list_filter = ["kind", "channel", "status"]
+    list_select_related = ["recipient", "team"]
+    search_fields = ["key", "recipient__email"]
+    readonly_fields = [f.name for f in models.Notification._meta.fields]

@@ -46,7 +46,11 @@ class PeriodForm(forms.Form):
 
     def __init__(self, data=None, *, today: date, **kwargs):
         # A bare URL is a valid default board: bind to empty data rather than leaving the form unbound.
-        super().__init__(data.copy() if data is not None else {}, **kwargs)
+        data = data.copy() if data is not None else {}
+        if not data.get("period"):
+            # So that the menu shows the period the board is actually showing.
+            data["period"] = DEFAULT_PERIOD
+        super().__init__(data, **kwargs)
         self.today = today
 
     def clean(self):

@@ -27,8 +27,8 @@ from django.db import transaction
 from accounts.models import Person, Team
 from accounts.roster import import_roster
 
-from . import imports
-from .models import UsageExport
+from . import flags, imports
+from .models import BudgetPolicy, UsageExport
 
 DOMAIN = "demo.example"
 PASSWORD = "leaderboard-demo"
@@ -131,6 +131,7 @@ def build(*, folder: Path, today: date | None = None) -> DemoResult:
     import_roster(path=roster, name="roster.csv")
     _set_up_logins(people, rng)
 
+    _set_up_budgets(start)
     files = _write_exports(folder, people, rng, start, end)
     outcomes = []
     for path, owner in files:
@@ -146,7 +147,23 @@ def build(*, folder: Path, today: date | None = None) -> DemoResult:
             outcomes.append((path.name, export.status))
         else:
             outcomes.append((path.name, "already imported"))
+    # What the daily beat job would have found this morning.
+    flags.evaluate(as_of=today)
     return DemoResult(people=len(people), files=outcomes)
+
+
+# Teams whose work needs less AI get a smaller budget than the $100 a working day default, as a
+# company would set it: their light use is then not "underuse".
+LIGHT_TEAMS = {"Support": 20, "Sales": 20, "Design": 30, "Product": 30, "Finance Ops": 15}
+
+
+def _set_up_budgets(start: date) -> None:
+    for team in Team.objects.filter(name__in=LIGHT_TEAMS):
+        BudgetPolicy.objects.get_or_create(
+            scope=BudgetPolicy.Scope.TEAM, team=team, effective_from=start - timedelta(days=365),
+            defaults={"kind": BudgetPolicy.Kind.PER_WORKING_DAY, "amount_usd": LIGHT_TEAMS[team.name],
+                      "note": "Demo: a smaller budget for a team whose work needs less AI."},
+        )
 
 
 # --- The company ------------------------------------------------------------------------------

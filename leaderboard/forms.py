@@ -66,6 +66,16 @@ class UploadForm(forms.Form):
         return cleaned
 
 
+class RetryForm(forms.Form):
+    person = PersonChoiceField(
+        label="Whose usage is this?",
+        queryset=Person.objects.active(),
+        required=False,
+        empty_label="Leave as it was",
+        help_text="For a file that names nobody (such as ccusage output) and was uploaded without a person.",
+    )
+
+
 class HistoryFilterForm(forms.Form):
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "All")] + list(UsageExport.Status.choices)

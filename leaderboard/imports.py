@@ -116,10 +116,12 @@ def enqueue(export: UsageExport) -> None:
     transaction.on_commit(send)
 
 
-def retry_export(export: UsageExport, *, queue: bool = True) -> bool:
-    """Queue a failed import again (after a parser fix, or with its person now known)."""
+def retry_export(export: UsageExport, *, attributed_to: Person | None = None, queue: bool = True) -> bool:
+    """Queue a failed import again: after a fix, or saying whose a file that names nobody is."""
+    changes = {"attributed_to": attributed_to} if attributed_to else {}
     updated = UsageExport.objects.filter(pk=export.pk, status=Status.FAILED).update(
-        status=Status.QUEUED, attempts=0, problems=[], failure="", lease_expires_at=None, finished_at=None
+        status=Status.QUEUED, attempts=0, problems=[], failure="", lease_expires_at=None, finished_at=None,
+        **changes,
     )
     if updated and queue:
         enqueue(export)
@@ -172,6 +174,9 @@ def process_export(export_id: int) -> UsageExport | None:
             )
             if not finished:
                 raise LostLease()
+            if outcome.people:
+                # Flags of the people this import touched follow their new numbers right away.
+                transaction.on_commit(lambda: _evaluate_flags(outcome.people))
     except ImportRefused as refused:
         _fail(export, refused.problems, started)
     except LostLease:
@@ -191,6 +196,16 @@ def process_export(export_id: int) -> UsageExport | None:
         cache.delete(progress_key(export.pk))
     export.refresh_from_db()
     return export
+
+
+def _evaluate_flags(people: set[int]) -> None:
+    from .review_tasks import evaluate_flags
+
+    try:
+        evaluate_flags.delay(person_ids=sorted(people))
+    except Exception:
+        # The broker is down: the daily evaluation will catch up; the import itself stands.
+        log.exception("Could not enqueue flag evaluation after an import")
 
 
 def _fail(export: UsageExport, problems: list[Problem], started: float) -> None:
@@ -229,6 +244,7 @@ class Outcome:
     first_day: date | None = None
     last_day: date | None = None
     vendors: set[str] = field(default_factory=set)
+    people: set[int] = field(default_factory=set)
 
 
 def apply_export(export: UsageExport) -> Outcome:
@@ -443,5 +459,5 @@ class _Writer:
         return Outcome(
             format=format_name, rows_read=self.rows_read, records_written=self.records_written + moved,
             people_matched=len(owners), identities_unmatched=unmatched, first_day=self.first_day,
-            last_day=self.last_day, vendors=self.vendors,
+            last_day=self.last_day, vendors=self.vendors, people=owners,
         )

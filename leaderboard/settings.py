@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -105,7 +106,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
             # 64 MB of page cache: imports update large indexes, boards scan a year of rollups.
-            "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+            "PRAGMA cache_size=-65536;"
         ),
     }
     # Tests get a file-backed database so that a Celery worker process can share it; one per test
@@ -208,9 +209,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="leaderboard")
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# autodiscover_tasks() finds modules named "tasks"; the review workflow's live beside them.
+CELERY_IMPORTS = ["leaderboard.review_tasks"]
 CELERY_BEAT_SCHEDULE = {
     # Re-enqueue exports whose message was lost (Redis flushed) or whose worker died past its lease.
     "sweep-stalled-imports": {"task": "leaderboard.tasks.sweep_imports", "schedule": timedelta(minutes=2)},
+    # After the night's provider exports have landed, and before managers start their day (UTC).
+    "evaluate-flags-daily": {"task": "leaderboard.review_tasks.evaluate_flags", "schedule": crontab(hour=5, minute=0)},
+    "send-flag-digests": {"task": "leaderboard.review_tasks.send_digests", "schedule": crontab(hour=7, minute=0)},
 }
 
 # --- Imports ------------------------------------------------------------------------------------

@@ -73,7 +73,9 @@ def test_it_shows_why_a_roster_was_refused_and_changes_nothing(login, cast):
 
 @pytest.mark.parametrize("path", ["/admin/accounts/person/", "/admin/accounts/provideridentity/",
                                   "/admin/accounts/team/", "/admin/leaderboard/usageexport/",
-                                  "/admin/leaderboard/usagerecord/", "/admin/leaderboard/dailyusage/"])
+                                  "/admin/leaderboard/usagerecord/", "/admin/leaderboard/dailyusage/",
+                                  "/admin/leaderboard/flag/", "/admin/leaderboard/budgetpolicy/",
+                                  "/admin/leaderboard/notification/", "/admin/leaderboard/exemption/"])
 def test_it_lists_every_model_in_the_django_admin(login, cast, path):
     cast.ada.is_superuser = True
     cast.ada.save()

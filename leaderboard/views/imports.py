@@ -4,7 +4,7 @@
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,7 +19,7 @@ from accounts.access import admin_required
 from accounts.models import Person, ProviderIdentity
 
 from .. import identities, imports, selectors
-from ..forms import HistoryFilterForm, IdentityMapForm, IdentitySearchForm, UploadForm
+from ..forms import HistoryFilterForm, RetryForm, IdentityMapForm, IdentitySearchForm, UploadForm
 from ..models import UsageExport
 
 PER_PAGE = 50
@@ -90,15 +90,21 @@ def import_progress(request, pk):
 def _detail_context(export: UsageExport) -> dict:
     # The worker writes {"rows": n, "fraction": f} as it goes; nothing is there before it starts.
     progress = None if export.is_done else cache.get(imports.progress_key(export.pk))
-    return {"export": export, "progress": progress}
+    return {"export": export, "progress": progress, "retry_form": RetryForm()}
 
 
 @admin_required
 @require_POST
 def import_retry(request, pk):
     export = _get_export(pk)
-    with transaction.atomic():
-        retried = imports.retry_export(export)
+    form = RetryForm(request.POST)
+    person = form.cleaned_data["person"] if form.is_valid() else None
+    try:
+        with transaction.atomic():
+            retried = imports.retry_export(export, attributed_to=person)
+    except IntegrityError:
+        messages.error(request, f"The same file is already imported for {person}; see the history.")
+        return redirect(export)
     if retried:
         messages.success(request, f"#{export.pk} {export.original_name} is queued again.")
     else:

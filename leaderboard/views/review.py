@@ -12,7 +12,6 @@ import csv
 import io
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import wraps
 
 from django import forms
 from django.contrib import messages
@@ -25,6 +24,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts.access import admin_required
 from accounts.models import Person, Team
 
 from .. import budgets, flags, review
@@ -33,18 +33,6 @@ from ..models import SEVERITY_RANK, BudgetPolicy, Exemption, Flag, FlagRule, Org
 
 Status = Flag.Status
 PER_PAGE = 100
-
-
-def _admin_only(view):
-    """Admin pages are not advertised to anyone else: a 404, not a redirect or a 403."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_staff:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _get_flag_for_user(user, pk) -> tuple[Flag, str]:
@@ -477,7 +465,7 @@ def _preview(form) -> dict | None:
             "month": proposed.effective_from.replace(day=1)}
 
 
-@_admin_only
+@admin_required
 def budget_list(request):
     if request.method == "POST":
         form = PolicyForm(request.POST)
@@ -499,13 +487,13 @@ def budget_list(request):
     return render(request, "review/budgets.html", _budgets_context(form))
 
 
-@_admin_only
+@admin_required
 def budget_preview(request):
     form = PolicyForm(request.GET)
     return render(request, "review/budgets.html#preview", {"form": form, "preview": _preview(form)})
 
 
-@_admin_only
+@admin_required
 @require_POST
 def budget_delete(request, pk):
     policy = get_object_or_404(BudgetPolicy, pk=pk)
@@ -517,7 +505,7 @@ def budget_delete(request, pk):
     return redirect("budgets")
 
 
-@_admin_only
+@admin_required
 @require_POST
 def budget_settings(request):
     form = OrgSettingsForm(request.POST)
@@ -528,7 +516,7 @@ def budget_settings(request):
     return render(request, "review/budgets.html", _budgets_context(PolicyForm(), settings_form=form))
 
 
-@_admin_only
+@admin_required
 @require_POST
 def budget_part_time(request):
     form = PartTimeForm(request.POST)
@@ -561,7 +549,7 @@ class RuleForm(forms.ModelForm):
         self.fields["scope_team"].empty_label = "Everyone"
 
 
-@_admin_only
+@admin_required
 def flag_rules(request):
     rules = list(flags.ensure_rules().values())
     rules.sort(key=lambda r: list(FlagRule.Kind.values).index(r.kind))
@@ -588,7 +576,7 @@ class ExemptionForm(forms.Form):
         return value
 
 
-@_admin_only
+@admin_required
 def exemptions(request):
     form = ExemptionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -603,7 +591,7 @@ def exemptions(request):
     })
 
 
-@_admin_only
+@admin_required
 @require_POST
 def exemption_end(request, pk):
     exemption = get_object_or_404(Exemption, pk=pk)
