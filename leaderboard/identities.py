@@ -74,8 +74,10 @@ class IdentityCache:
         self._service: set[int] = set()
 
     def ids(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, int]:
-        keys = {_normalized(k) if k.kind in ProviderIdentity.CASE_INSENSITIVE_KINDS else k for k in keys}
-        missing = [k for k in keys if k not in self._ids]
+        # Most keys of a batch were seen in the batch before: look those up as they are.
+        unseen = {k for k in keys if k not in self._ids}
+        normalized = {_normalized(k) if k.kind in ProviderIdentity.CASE_INSENSITIVE_KINDS else k for k in unseen}
+        missing = [k for k in normalized if k not in self._ids]
         for offset in range(0, len(missing), self.CHUNK):
             self._load(missing[offset: offset + self.CHUNK])
         return self._ids

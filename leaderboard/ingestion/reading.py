@@ -160,20 +160,18 @@ class Export:
         return Problem(self.name, "", f"malformed JSON: {exc}")
 
     def first_document(self) -> object | None:
-        documents = self.leading_documents(1)
-        return documents[0] if documents else None
+        return next(self.leading_documents(1), None)
 
-    def leading_documents(self, limit: int) -> list[object]:
-        """Up to ``limit`` documents from the start (fewer if the file is malformed further on)."""
-        found = []
+    def leading_documents(self, limit: int) -> Iterator[object]:
+        """Up to ``limit`` documents from the start, one at a time (a page can be large), stopping
+        quietly where the file turns out malformed: detection judges what it could read."""
         try:
-            for _where, doc in self.documents():
-                found.append(doc)
-                if len(found) >= limit:
-                    break
+            for count, (_where, doc) in enumerate(self.documents(), start=1):
+                yield doc
+                if count >= limit:
+                    return
         except ImportRefused:
-            pass
-        return found
+            return
 
     # --- CSV ----------------------------------------------------------------------------------
 
