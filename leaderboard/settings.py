@@ -174,7 +174,7 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
 else:
     # Zero set-up: a broker made of files under var/, shared by `runserver`, the worker and beat.
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost//"
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("queue", "processed"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
