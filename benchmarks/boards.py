@@ -445,7 +445,7 @@ def measure_wrk(wrk: str, session: str, folder: Path, *, seconds: int) -> dict:
                 status, body = fetch(url, session)
                 if status != 200 or marker not in body:
                     raise SystemExit(f"{url}: HTTP {status}, {marker!r} not in the page")
-                command = [wrk, "-t1", "-c2", f"-H", f"Cookie: sessionid={session}", "-s", str(script)]
+                command = [wrk, "-t1", "-c2", "-H", f"Cookie: sessionid={session}", "-s", str(script)]
                 # A warm-up run first: both workers import, compile templates and fill their caches.
                 subprocess.run([*command, "-d2s", url], capture_output=True, text=True)
                 output = subprocess.run([*command, f"-d{seconds}s", url], capture_output=True, text=True).stdout

@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+from .harness import bench_database, manage
+
 START = date(2026, 1, 1)
 HEADER = ["date", "email", "provider", "model", "input_tokens", "output_tokens", "cache_read_tokens",
           "cache_write_tokens", "requests", "cost_usd"]
@@ -38,7 +35,7 @@ def run(args) -> None:
             "openai": write_openai(folder / "openai_usage.jsonl", people, days),
         }
         for database in args.databases.split(","):
-            with bench_database(database, folder) as env:
+            with bench_database(database, folder, name="leaderboard_bench_ingestion") as env:
                 measure(database, env, files, rows, folder)
 
 
@@ -93,47 +90,6 @@ def write_openai(path: Path, people: int, days: int) -> Path:
                     "data": [{"object": "bucket", "start_time": start, "end_time": start + 86400, "results": results}]}
             handle.write(json.dumps(page) + "\n")
     return path
-
-
-# --- Databases ----------------------------------------------------------------------------------
-
-
-@contextmanager
-def bench_database(kind: str, folder: Path):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "leaderboard.settings", "MEDIA_ROOT": str(folder / f"media-{kind}"),
-           "VAR_DIR": str(folder / f"var-{kind}"), "DEBUG": "false"}
-    env.pop("REDIS_URL", None)
-    if kind == "sqlite":
-        env["DATABASE_URL"] = f"sqlite:///{folder / 'bench.sqlite3'}"
-        manage(env, "migrate", "--verbosity", "0")
-        yield env
-    elif kind == "postgres":
-        import psycopg
-
-        with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as admin:
-            admin.execute("DROP DATABASE IF EXISTS leaderboard_bench")
-            admin.execute("CREATE DATABASE leaderboard_bench")
-        env["DATABASE_URL"] = f"{PG_ADMIN_URL}/leaderboard_bench"
-        manage(env, "migrate", "--verbosity", "0")
-        try:
-            yield env
-        finally:
-            with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as admin:
-                admin.execute("DROP DATABASE IF EXISTS leaderboard_bench WITH (FORCE)")
-    else:
-        raise SystemExit(f"unknown database {kind}")
-
-
-def manage(env, *args) -> tuple[float, int, str]:
-    """Run a manage.py command in a child process: (seconds, peak RSS in MB of that child, output)."""
-    started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "benchmarks.child", "manage.py", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    *lines, peak = result.stdout.strip().splitlines()
-    return seconds, int(peak.split()[-1]), "\n".join(lines)
 
 
 # --- Measuring ----------------------------------------------------------------------------------

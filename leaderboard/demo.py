@@ -35,14 +35,8 @@ PASSWORD = "leaderboard-demo"
 DAYS = 120
 ADMIN_EMAIL = f"admin@{DOMAIN}"
 
-FIRST = (
-    "Ada Ben Chloe Dana Eli Farah Gus Hana Ivan Jae Kofi Lena Mateo Nia Omar Priya Quinn Rosa Sami Tariq "
-    "Uma Vik Wen Xena Yusuf Zoe Aiko Bruno Carmen Diego Esme Felix Greta Hugo Ines Jonas Kira Luca Mei Noor"
-).split()
-LAST = (
-    "Brooks Nguyen Vogel Murphy Khan Okafor Sato Larsen Bruno Singh Hassan Aziz Costa Meyer Novak Reyes Park "
-    "Rossi Silva Tanaka Weber Young Ali Berg Cho Diaz"
-).split()
+FIRST = ["Ada", "Ben", "Chloe", "Dana", "Eli", "Farah", "Gus", "Hana", "Ivan", "Jae", "Kofi", "Lena", "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sami", "Tariq", "Uma", "Vik", "Wen", "Xena", "Yusuf", "Zoe", "Aiko", "Bruno", "Carmen", "Diego", "Esme", "Felix", "Greta", "Hugo", "Ines", "Jonas", "Kira", "Luca", "Mei", "Noor"]
+LAST = ["Brooks", "Nguyen", "Vogel", "Murphy", "Khan", "Okafor", "Sato", "Larsen", "Bruno", "Singh", "Hassan", "Aziz", "Costa", "Meyer", "Novak", "Reyes", "Park", "Rossi", "Silva", "Tanaka", "Weber", "Young", "Ali", "Berg", "Cho", "Diaz"]
 
 # (team, parent, size, lead title, member title)
 TEAMS = [
@@ -189,7 +183,7 @@ def _people(rng: random.Random, end: date) -> list[DemoPerson]:
     cto = person("Engineering", "", "CTO", long_ago, profile="regular", vendors=("anthropic", "openai"))
     people = [cto]
     leads = {}
-    for name, parent, size, lead_title, member_title in TEAMS:
+    for name, _parent, size, lead_title, member_title in TEAMS:
         if size == 0:
             continue
         lead = person(name, cto.email, lead_title, long_ago, profile="regular",

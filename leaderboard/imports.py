@@ -400,14 +400,18 @@ class _Writer:
         self.last_day = high if self.last_day is None else max(self.last_day, high)
         self.vendors.update(row.vendor for row in rows)
 
+    def _identity_ids(self, rows) -> list[int]:
+        ids = self.identities.ids(row.identity for row in rows)
+        found = [ids.get(row.identity) or self.identities.get(row.identity) for row in rows]
+        self.touched.update(found)
+        return found
+
     def _write_usage(self) -> None:
         rows, self.usage = self.usage, []
         if not rows:
             return
-        ids = self.identities.ids(row.identity for row in rows)
         params = []
-        for row in rows:
-            identity_id = ids.get(row.identity) or self.identities.get(row.identity)
+        for row, identity_id in zip(rows, self._identity_ids(rows), strict=True):
             cost, reported = row.cost_usd, row.cost_reported
             if cost is None:
                 reported = False
@@ -418,30 +422,24 @@ class _Writer:
                 row.input_tokens, row.cache_write_tokens, row.cache_read_tokens, row.output_tokens, row.requests,
                 cost, int(reported),
             ))
-            self.touched.add(identity_id)
-        self._stage(USAGE_STAGE, params)
-        self._see(rows)
+        self._stage(USAGE_STAGE, rows, params)
 
     def _write_activity(self) -> None:
         rows, self.activity = self.activity, []
         if not rows:
             return
-        ids = self.identities.ids(row.identity for row in rows)
-        params = []
-        for row in rows:
-            identity_id = ids.get(row.identity) or self.identities.get(row.identity)
-            params.append((
-                row.vendor, row.source, identity_id, row.day, row.sessions, row.requests, row.lines_added,
-                row.lines_removed, row.commits, row.pull_requests, row.edits_accepted, row.edits_rejected,
-                int(row.active),
-            ))
-            self.touched.add(identity_id)
-        self._stage(ACTIVITY_STAGE, params)
-        self._see(rows)
+        params = [
+            (row.vendor, row.source, identity_id, row.day, row.sessions, row.requests, row.lines_added,
+             row.lines_removed, row.commits, row.pull_requests, row.edits_accepted, row.edits_rejected,
+             int(row.active))
+            for row, identity_id in zip(rows, self._identity_ids(rows), strict=True)
+        ]
+        self._stage(ACTIVITY_STAGE, rows, params)
 
-    def _stage(self, stage: _Stage, rows: list[tuple]) -> None:
+    def _stage(self, stage: _Stage, rows: list, params: list[tuple]) -> None:
         with connection.cursor() as cursor:
-            stage.load(cursor, rows)
+            stage.load(cursor, params)
+        self._see(rows)
         self.on_progress(self.rows_read)
 
     def finish(self, format_name: str) -> Outcome:

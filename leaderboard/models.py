@@ -157,6 +157,9 @@ class UsageRecord(TokenCounts):
             )
         ]
 
+    def __str__(self):
+        return f"{self.day} {self.vendor} {self.source} {self.model or '-'}: {self.total_tokens:,} tokens"
+
 
 class ActivityRecord(models.Model):
     """What a source says someone did besides tokens: sessions, lines, commits, accepted edits, requests."""
@@ -181,6 +184,9 @@ class ActivityRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["identity", "day", "vendor", "source"], name="activity_natural_key")
         ]
+
+    def __str__(self):
+        return f"{self.day} {self.vendor} {self.source}"
 
 
 class DailyUsageQuerySet(models.QuerySet):

@@ -19,7 +19,7 @@ from accounts.access import admin_required
 from accounts.models import Person, ProviderIdentity
 
 from .. import identities, imports, selectors
-from ..forms import HistoryFilterForm, RetryForm, IdentityMapForm, IdentitySearchForm, UploadForm
+from ..forms import HistoryFilterForm, IdentityMapForm, IdentitySearchForm, RetryForm, UploadForm
 from ..models import UsageExport
 
 PER_PAGE = 50

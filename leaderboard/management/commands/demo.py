@@ -33,6 +33,6 @@ class Command(BaseCommand):
         if not demo.is_loaded():
             self.stdout.write("No demo data in this database (run `manage.py demo`).")
             return
-        self.stdout.write("  Demo logins (password for all: %s):" % demo.PASSWORD)
+        self.stdout.write(f"  Demo logins (password for all: {demo.PASSWORD}):")
         for role, email in demo.logins():
             self.stdout.write(f"    {role:<9} {email}")
