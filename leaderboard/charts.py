@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from .boards import WEEKLY_AFTER_DAYS, compact, money, vendor_label
+from .models import FlagRule
 
 VENDOR_COLOURS = {
     "anthropic": "var(--vendor-anthropic)",
@@ -369,3 +370,34 @@ def rank_chart(overview, *, whose: str) -> SafeString | None:
             f"week of {short_date(start)}: #{last}."
         ),
     )
+
+
+def flag_chart(numbers: dict, width: int = 600, height: int = 120) -> dict | None:
+    """Bars for the flag's daily series (cost; tokens for a drop), with the daily budget as a line."""
+    series = numbers.get("series") or []
+    if not series:
+        return None
+    use_tokens = numbers.get("rule") == FlagRule.Kind.DROP
+    values = [float(point["tokens"] if use_tokens else Decimal(point["cost"])) for point in series]
+    budget_line = None
+    per_day = (numbers.get("budget") or {}).get("per_day") or numbers.get("daily_budget")
+    if per_day and not use_tokens:
+        budget_line = float(per_day)
+    top = max([*values, budget_line or 0]) or 1.0
+    step = width / len(values)
+    window_start = (numbers.get("window") or {}).get("start", "")
+    bars = []
+    for point, value in zip(series, values, strict=True):
+        bar_height = value / top * (height - 4)
+        index = len(bars)
+        label = f"{point['tokens']:,} tokens" if use_tokens else f"${Decimal(point['cost']):,.2f}"
+        bars.append({
+            "x": round(index * step + 0.5, 1), "y": round(height - bar_height, 1), "w": round(max(step - 1, 1), 1),
+            "h": round(bar_height, 1), "title": f"{point['day']}: {label}", "in_window": point["day"] >= window_start,
+        })
+    return {
+        "bars": bars, "width": width, "height": height, "unit": "tokens" if use_tokens else "USD",
+        "top": f"{top:,.0f}" if use_tokens else f"${top:,.2f}",
+        "budget_y": None if budget_line is None else round(height - budget_line / top * (height - 4), 1),
+        "budget": budget_line, "first": series[0]["day"], "last": series[-1]["day"],
+    }

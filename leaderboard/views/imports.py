@@ -11,7 +11,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -21,6 +20,7 @@ from accounts.models import Person, ProviderIdentity
 from .. import identities, imports, selectors
 from ..forms import HistoryFilterForm, IdentityMapForm, IdentitySearchForm, RetryForm, UploadForm
 from ..models import UsageExport
+from .navigation import back_to
 
 PER_PAGE = 50
 RECENTLY_MAPPED = 25
@@ -150,7 +150,7 @@ def identity_list(request):
 def identity_map(request, pk):
     identity = get_object_or_404(ProviderIdentity, pk=pk)
     form = IdentityMapForm(request.POST, identity=identity)
-    back = _next_url(request)
+    back = back_to(request, reverse("identities"))
     context = {"next": back}
     if not form.is_valid():
         context.update(identity=selectors.identities_with_usage().get(pk=pk), row_form=form)
@@ -172,14 +172,6 @@ def identity_map(request, pk):
         return render(request, "imports/identities.html#identity_row", context)
     messages.success(request, f"{identity}: {done[0].lower()}{done[1:]}; its history moved with it.")
     return redirect(back)
-
-
-def _next_url(request) -> str:
-    """Back to the list the admin came from (search and page kept), never off this site."""
-    url = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return url
-    return reverse("identities")
 
 
 urlpatterns = [

@@ -11,25 +11,35 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, timedelta
-from decimal import Decimal
 
-from django import forms
 from django.contrib import messages
 from django.db import IntegrityError
-from django.db.models import Case, IntegerField, Q, Value, When
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.access import admin_required
-from accounts.models import Person, Team
+from accounts.models import Person
 
-from .. import budgets, flags, review
+from .. import budgets, charts, flags, review
 from ..boards import spreadsheet_safe
-from ..models import SEVERITY_RANK, BudgetPolicy, Exemption, Flag, FlagRule, OrgSettings, Severity
+from ..models import SEVERITY_RANK, BudgetPolicy, Exemption, Flag, FlagRule, OrgSettings
+from ..review_forms import (
+    ACTION_FORMS,
+    DONE,
+    STATUS_FILTERS,
+    BulkForm,
+    ExemptionForm,
+    OrgSettingsForm,
+    PartTimeForm,
+    PolicyForm,
+    QueueFilterForm,
+    ReassignForm,
+    RuleForm,
+)
+from .navigation import back_to
 
 Status = Flag.Status
 PER_PAGE = 100
@@ -47,136 +57,32 @@ def _get_flag_for_user(user, pk) -> tuple[Flag, str]:
     return flag, role
 
 
-def _safe_next(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return target
-    return default
 
 
 # --- Forms --------------------------------------------------------------------------------------
 
-STATUS_FILTERS = [("", "Needs attention (open, acknowledged)"), *Status.choices, ("all", "All")]
-SORTS = {
-    "severity": ("Severity", ["-severity_rank", "opened_on", "pk"]),
-    "newest": ("Newest", ["-opened_on", "-pk"]),
-    "oldest": ("Oldest", ["opened_on", "pk"]),
-    "person": ("Person", ["person__name", "person__email", "pk"]),
-    "rule": ("Rule", ["rule__kind", "-severity_rank", "pk"]),
-    "updated": ("Recently updated", ["-updated_at", "-pk"]),
-}
 
 
-class QueueFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=STATUS_FILTERS, required=False)
-    rule = forms.ChoiceField(choices=[("", "Any rule"), *FlagRule.Kind.choices], required=False)
-    severity = forms.ChoiceField(choices=[("", "Any severity"), *Severity.choices], required=False)
-    team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, empty_label="Any team")
-    person = forms.CharField(required=False, label="Person", widget=forms.TextInput(attrs={"type": "search",
-                             "placeholder": "Name or email"}))
-    sort = forms.ChoiceField(choices=[(k, v[0]) for k, v in SORTS.items()], required=False)
-
-    def apply(self, flags_qs, *, with_status: bool = True):
-        data = self.cleaned_data if self.is_valid() else {}
-        if data.get("rule"):
-            flags_qs = flags_qs.filter(rule__kind=data["rule"])
-        if data.get("severity"):
-            flags_qs = flags_qs.filter(severity=data["severity"])
-        if data.get("team"):
-            flags_qs = flags_qs.filter(person__team_id__in=data["team"].with_descendants())
-        if data.get("person"):
-            term = data["person"].strip()
-            flags_qs = flags_qs.filter(Q(person__name__icontains=term) | Q(person__email__icontains=term)
-                                       | Q(identity__value__icontains=term) | Q(identity__label__icontains=term))
-        if with_status:
-            status = data.get("status") or ""
-            if status == "":
-                flags_qs = flags_qs.filter(status__in=[Status.OPEN, Status.ACKNOWLEDGED])
-            elif status != "all":
-                flags_qs = flags_qs.filter(status=status)
-        sort = SORTS.get(data.get("sort") or "severity", SORTS["severity"])[1]
-        return flags_qs.annotate(severity_rank=_severity_rank()).order_by(*sort)
 
 
-def _severity_rank():
-    return Case(*[When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()], default=Value(0),
-                output_field=IntegerField())
 
 
-class SnoozeForm(forms.Form):
-    until = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
 
 
-class DismissForm(forms.Form):
-    reason = forms.ChoiceField(choices=Flag.DismissReason.choices)
-    text = forms.CharField(required=False, max_length=500)
 
 
-class NoteForm(forms.Form):
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
-    to_employee = forms.BooleanField(required=False, label="Visible to the person (a reply, not an internal note)")
 
 
-class AnswerForm(forms.Form):
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, label="Your answer")
 
 
-class ResolveForm(forms.Form):
-    text = forms.CharField(required=False, max_length=500)
 
 
-class ReassignForm(forms.Form):
-    to = forms.ModelChoiceField(queryset=Person.objects.none(), label="Hand to")
-
-    def __init__(self, *args, flag=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["to"].queryset = review.reassign_choices(flag)
 
 
-class EmptyForm(forms.Form):
-    pass
 
 
-ACTION_FORMS = {
-    "acknowledge": EmptyForm, "snooze": SnoozeForm, "dismiss": DismissForm, "resolve": ResolveForm,
-    "reassign": ReassignForm, "note": NoteForm, "answer": AnswerForm,
-}
-DONE = {
-    "acknowledge": "Acknowledged.", "snooze": "Snoozed.", "dismiss": "Dismissed.", "resolve": "Resolved.",
-    "reassign": "Reassigned.", "note": "Note added.", "answer": "Your answer was sent to your manager.",
-}
 
 
-class BulkForm(forms.Form):
-    ids = forms.TypedMultipleChoiceField(coerce=int, choices=[])
-    action = forms.ChoiceField(choices=[(a, a.capitalize()) for a in review.BULK_ACTIONS])
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.ChoiceField(choices=[("", "—"), *Flag.DismissReason.choices], required=False)
-    text = forms.CharField(required=False, max_length=500)
-    to = forms.ModelChoiceField(queryset=Person.objects.none(), required=False, label="Hand to")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Any integer parses; which ids the user may touch is decided against the database, not here.
-        self.fields["ids"].choices = [(v, v) for v in self.data.getlist("ids") if str(v).isdigit()]
-        self.fields["to"].queryset = review.reassign_choices()
-
-    def params(self) -> dict:
-        data, action = self.cleaned_data, self.cleaned_data["action"]
-        if action == "snooze":
-            if not data.get("until"):
-                raise review.ActionRefused("Choose a date to snooze until.")
-            return {"until": data["until"]}
-        if action == "dismiss":
-            return {"reason": data.get("reason") or "", "text": data.get("text") or ""}
-        if action == "resolve":
-            return {"text": data.get("text") or ""}
-        if action == "reassign":
-            if not data.get("to"):
-                raise review.ActionRefused("Choose whom to hand the flags to.")
-            return {"to": data["to"]}
-        return {}
 
 
 # --- The queue ----------------------------------------------------------------------------------
@@ -244,41 +150,12 @@ def queue_csv(request):
 # --- One flag -----------------------------------------------------------------------------------
 
 
-def _chart(numbers: dict, width: int = 600, height: int = 120) -> dict | None:
-    """Bars for the flag's daily series (cost; tokens for a drop), with the daily budget as a line."""
-    series = numbers.get("series") or []
-    if not series:
-        return None
-    use_tokens = numbers.get("rule") == FlagRule.Kind.DROP
-    values = [float(point["tokens"] if use_tokens else Decimal(point["cost"])) for point in series]
-    budget_line = None
-    per_day = (numbers.get("budget") or {}).get("per_day") or numbers.get("daily_budget")
-    if per_day and not use_tokens:
-        budget_line = float(per_day)
-    top = max([*values, budget_line or 0]) or 1.0
-    step = width / len(values)
-    window_start = (numbers.get("window") or {}).get("start", "")
-    bars = []
-    for point, value in zip(series, values, strict=True):
-        bar_height = value / top * (height - 4)
-        index = len(bars)
-        label = f"{point['tokens']:,} tokens" if use_tokens else f"${Decimal(point['cost']):,.2f}"
-        bars.append({
-            "x": round(index * step + 0.5, 1), "y": round(height - bar_height, 1), "w": round(max(step - 1, 1), 1),
-            "h": round(bar_height, 1), "title": f"{point['day']}: {label}", "in_window": point["day"] >= window_start,
-        })
-    return {
-        "bars": bars, "width": width, "height": height, "unit": "tokens" if use_tokens else "USD",
-        "top": f"{top:,.0f}" if use_tokens else f"${top:,.2f}",
-        "budget_y": None if budget_line is None else round(height - budget_line / top * (height - 4), 1),
-        "budget": budget_line, "first": series[0]["day"], "last": series[-1]["day"],
-    }
 
 
 def _flag_context(request, flag: Flag, role: str, **extra) -> dict:
     numbers = flag.numbers or {}
     context = {
-        "flag": flag, "role": role, "numbers": numbers, "chart": _chart(numbers),
+        "flag": flag, "role": role, "numbers": numbers, "chart": charts.flag_chart(numbers),
         "share_text": flags.pct(numbers["share"]) if numbers.get("share") is not None else "",
         "notes": review.notes_for(flag, role), "events": review.events_for(flag, role),
         "dismiss_reasons": Flag.DismissReason.choices,
@@ -323,7 +200,7 @@ def flag_action(request, pk, action):
             context = {"flag": flag, "row_notice": notice, "row_error": error, "dismiss_reasons": Flag.DismissReason.choices,
                        "tomorrow": timezone.now().date() + timedelta(days=1),
                        "next_week": timezone.now().date() + timedelta(days=7),
-                       "queue_url": _safe_next(request, reverse("review"))}
+                       "queue_url": back_to(request, reverse("review"))}
             return render(request, "review/queue.html#flag-row", context)
         return render(request, "review/flag.html#flag-body",
                       _flag_context(request, flag, role, notice=notice, error=error))
@@ -331,7 +208,7 @@ def flag_action(request, pk, action):
         messages.error(request, error)
     else:
         messages.success(request, notice)
-    return redirect(_safe_next(request, flag.get_absolute_url()))
+    return redirect(back_to(request, flag.get_absolute_url()))
 
 
 @require_POST
@@ -339,7 +216,7 @@ def queue_bulk(request):
     if not review.may_review(request.user):
         raise Http404
     form = BulkForm(request.POST)
-    next_url = _safe_next(request, reverse("review"))
+    next_url = back_to(request, reverse("review"))
     notice = error = ""
     if form.is_valid():
         ids = set(form.cleaned_data["ids"])
@@ -370,59 +247,12 @@ def queue_bulk(request):
 # --- Budgets (admins) ---------------------------------------------------------------------------
 
 
-class PolicyForm(forms.Form):
-    scope = forms.ChoiceField(choices=BudgetPolicy.Scope.choices, initial=BudgetPolicy.Scope.TEAM)
-    team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False)
-    person = forms.ModelChoiceField(queryset=Person.objects.employed(), required=False)
-    kind = forms.ChoiceField(choices=BudgetPolicy.Kind.choices)
-    amount_usd = forms.DecimalField(label="Amount (USD)", required=False, min_value=0, max_digits=12, decimal_places=2)
-    salary_percent = forms.DecimalField(label="Share of salary (%)", required=False, min_value=Decimal("0.01"),
-                                        max_value=100, max_digits=5, decimal_places=2)
-    effective_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    note = forms.CharField(required=False, max_length=255)
-
-    def clean(self):
-        data = super().clean()
-        scope, kind = data.get("scope"), data.get("kind")
-        if scope == BudgetPolicy.Scope.TEAM and not data.get("team"):
-            self.add_error("team", "Choose the team.")
-        if scope == BudgetPolicy.Scope.PERSON and not data.get("person"):
-            self.add_error("person", "Choose the person.")
-        if kind == BudgetPolicy.Kind.SALARY_SHARE:
-            if data.get("salary_percent") is None:
-                self.add_error("salary_percent", "Say which share of the salary.")
-            data["amount_usd"] = None
-        elif kind and data.get("amount_usd") is None:
-            self.add_error("amount_usd", "Say how much.")
-        else:
-            data["salary_percent"] = None
-        return data
-
-    def policy(self) -> budgets.Policy:
-        data = self.cleaned_data
-        row = BudgetPolicy(scope=data["scope"], kind=data["kind"], amount_usd=data.get("amount_usd"),
-                           salary_percent=data.get("salary_percent"), effective_from=data["effective_from"],
-                           team=data.get("team") if data["scope"] == "team" else None,
-                           person=data.get("person") if data["scope"] == "person" else None)
-        names = {row.team_id: row.team.name} if row.team_id else {}
-        people = {row.person_id: str(row.person)} if row.person_id else {}
-        return budgets.Policy.from_row(row, names, people)
 
 
-WEEKDAYS = [(1, "Monday"), (2, "Tuesday"), (3, "Wednesday"), (4, "Thursday"), (5, "Friday"), (6, "Saturday"),
-            (7, "Sunday")]
 
 
-class OrgSettingsForm(forms.Form):
-    working_weekdays = forms.TypedMultipleChoiceField(choices=WEEKDAYS, coerce=int,
-                                                      widget=forms.CheckboxSelectMultiple, label="Working days")
-    grace_days = forms.IntegerField(min_value=0, max_value=365, label="Grace period for new joiners (days)")
-    max_data_lag_days = forms.IntegerField(min_value=0, max_value=60, label="Data is stale after (days)")
 
 
-class PartTimeForm(forms.Form):
-    person = forms.ModelChoiceField(queryset=Person.objects.employed())
-    percent = forms.IntegerField(min_value=1, max_value=100, label="Working time (%)")
 
 
 def _policy_rows(today: date) -> list[dict]:
@@ -530,23 +360,6 @@ def budget_part_time(request):
 # --- Flag rules and exemptions (admins) ---------------------------------------------------------
 
 
-class RuleForm(forms.ModelForm):
-    class Meta:
-        model = FlagRule
-        fields = ["enabled", "severity", "window_days", "baseline_days", "threshold", "severe_threshold",
-                  "amount_usd", "cap_usd", "scope_team"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        used = {name for name, _, _ in flags.PARAMETERS[self.instance.kind]}
-        for name, label, help_text in flags.PARAMETERS[self.instance.kind]:
-            self.fields[name].label, self.fields[name].help_text = label, help_text
-        for name in ("window_days", "baseline_days", "threshold", "severe_threshold", "amount_usd", "cap_usd"):
-            if name not in used:
-                del self.fields[name]
-        self.fields["window_days"].min_value = 1
-        self.fields["scope_team"].label = "Only for team"
-        self.fields["scope_team"].empty_label = "Everyone"
 
 
 @admin_required
@@ -563,17 +376,6 @@ def flag_rules(request):
     return render(request, "review/rules.html", {"forms": forms_})
 
 
-class ExemptionForm(forms.Form):
-    person = forms.ModelChoiceField(queryset=Person.objects.employed())
-    rule = forms.ModelChoiceField(queryset=FlagRule.objects.all(), required=False, empty_label="Every rule")
-    reason = forms.CharField(max_length=500)
-    expires_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Until (inclusive)")
-
-    def clean_expires_on(self):
-        value = self.cleaned_data["expires_on"]
-        if value < timezone.now().date():
-            raise forms.ValidationError("Choose today or a later day.")
-        return value
 
 
 @admin_required
