@@ -121,8 +121,9 @@ _constant: dict[str, tuple] = {}
 
 @login_not_required
 def reference(request, page: str):
-    """A page's template rendered from constant data: its context is computed once, by the real view
-    (that first request reads the database), then every request only renders it, as the same user."""
+    """A page's template rendered from constant data, without touching the database: the context is
+    computed once, by the real view for the benchmark's viewer (BENCH_VIEWER, a person id), then each
+    request only renders it. Asked without a session cookie, so not even the session is read."""
     if page not in PAGES:
         raise Http404
     if page not in _constant:
@@ -136,11 +137,12 @@ def reference(request, page: str):
 def _capture(page: str, request) -> tuple:
     from django.test import RequestFactory
 
+    from accounts.models import Person
     from leaderboard.views import boards as views
 
     path, _ = PAGES[page]
     real = RequestFactory().get(path)
-    real.user, real.htmx, real.session = request.user, request.htmx, request.session
+    real.user, real.htmx = Person.objects.get(pk=int(os.environ["BENCH_VIEWER"])), request.htmx
     seen = {}
 
     def capture(request, template, context):
@@ -150,7 +152,7 @@ def _capture(page: str, request) -> tuple:
     view = {"board": views.board, "year": views.board, "teams": views.teams, "me": views.me}[page]
     with mock.patch.object(views, "render", capture):
         view(real)
-    return seen["template"], seen["context"], request.user, getattr(real, "has_reports", None)
+    return seen["template"], seen["context"], real.user, getattr(real, "has_reports", None)
 
 
 # --- The synthetic company ----------------------------------------------------------------------
@@ -278,13 +280,15 @@ class _Writer:
         name = self.tables[table]
         if self.connection.vendor == "sqlite":
             marks = ", ".join("?" * len(columns))
-            with self.raw:
-                self.raw.executemany(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})", rows)
+            # Django keeps the driver in autocommit: without a transaction, every row would be one.
+            self.raw.execute("BEGIN")
+            self.raw.executemany(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})", rows)
+            self.raw.execute("COMMIT")
         else:
-            with self.raw.cursor() as cursor, cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+            with self.raw.transaction(), self.raw.cursor() as cursor, \
+                    cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            self.raw.commit()
         return len(rows)
 
     def finish(self) -> None:
@@ -292,13 +296,12 @@ class _Writer:
             self.raw.execute("PRAGMA cache_size=-65536")
             self.raw.execute("ANALYZE")
         else:
-            self.raw.autocommit = True
+            # Django keeps PostgreSQL connections in autocommit, which VACUUM needs.
             for name in self.tables.values():
                 # What autovacuum would do soon after a big import: statistics and the visibility map
                 # (without which PostgreSQL cannot answer from an index alone).
                 self.raw.execute(f"VACUUM ANALYZE {name}")
             self.raw.execute("ANALYZE")
-            self.raw.autocommit = False
 
 
 # --- Measuring ----------------------------------------------------------------------------------
@@ -339,9 +342,10 @@ def measure_client(company: dict) -> dict:
 
     client = Client()
     client.force_login(Person.objects.get(pk=company["me"]))
+    stranger = Client()  # The reference is asked without a session.
     results = {}
     # Right after an import: the rollup version bumped, every cached aggregate out of date.
-    getattr(rollups, 'bump_version', lambda: None)()
+    rollups.bump_version()
     for page, (path, marker) in PAGES.items():
         before = time.perf_counter()
         response = client.get(path)
@@ -351,9 +355,9 @@ def measure_client(company: dict) -> dict:
             raise SystemExit(f"{page}: HTTP {response.status_code}, {marker!r} not in the page")
         results[page] = {"cold": cold}
     # With the cache warmed after the import (what the import task does when it finishes).
-    getattr(rollups, 'bump_version', lambda: None)()
+    rollups.bump_version()
     before = time.perf_counter()
-    warmed = getattr(boards, 'warm_cache', lambda: [])()
+    warmed = boards.warm_cache()
     warm_seconds = time.perf_counter() - before
     for page, (path, _) in PAGES.items():
         before = time.perf_counter()
@@ -363,8 +367,8 @@ def measure_client(company: dict) -> dict:
         results[page].update(time_client(client, path))
         results[page]["queries"] = count_queries(client, path)
         reference = f"/bench/reference/{page}/"
-        client.get(reference)
-        results[page]["reference"] = time_client(client, reference)
+        stranger.get(reference)
+        results[page]["reference"] = time_client(stranger, reference)
     return {"pages": results, "session": client.cookies["sessionid"].value, "warm_seconds": warm_seconds,
             "warmed": warmed}
 
@@ -442,10 +446,11 @@ def measure_wrk(wrk: str, session: str, folder: Path, *, seconds: int) -> dict:
         for page, (path, marker) in PAGES.items():
             results[page] = {}
             for kind, url in (("page", base + path), ("reference", f"{base}/bench/reference/{page}/")):
-                status, body = fetch(url, session)
+                cookie = session if kind == "page" else ""
+                status, body = fetch(url, cookie)
                 if status != 200 or marker not in body:
                     raise SystemExit(f"{url}: HTTP {status}, {marker!r} not in the page")
-                command = [wrk, "-t1", "-c2", "-H", f"Cookie: sessionid={session}", "-s", str(script)]
+                command = [wrk, "-t1", "-c2", "-H", f"Cookie: sessionid={cookie}", "-s", str(script)]
                 # A warm-up run first: both workers import, compile templates and fill their caches.
                 subprocess.run([*command, "-d2s", url], capture_output=True, text=True)
                 output = subprocess.run([*command, f"-d{seconds}s", url], capture_output=True, text=True).stdout
@@ -460,7 +465,7 @@ def child(database: str, people: int, folder: Path) -> None:
     import django
 
     django.setup()
-    from django.core.cache import cache
+    from django.core.cache import caches
     from django.core.management import call_command
     from django.db import connection
 
@@ -468,12 +473,13 @@ def child(database: str, people: int, folder: Path) -> None:
     started = time.perf_counter()
     company = load_company(people)
     loaded = time.perf_counter() - started
-    cache_name = type(cache).__name__
+    cache_name = type(caches["default"]).__name__
     print(f"\n  {database} ({connection.vendor}, cache: {cache_name}): loaded in {loaded:.0f}s "
           f"{company['people']:,} people in {company['teams']} teams; "
           f"{company['person_day']:,} PersonDay rows (every person, every day {company['first']} to {company['last']}; "
           f"{company['active']:,} active); {company['daily']:,} DailyUsage rows (the vendors and models each person "
           f"used on active days, of {len(VENDORS)} vendors x 3 models)", flush=True)
+    os.environ["BENCH_VIEWER"] = str(company["me"])  # Whose pages the reference renders (gunicorn too).
     client = measure_client(company)
     wrk = find_wrk()
     served = measure_wrk(wrk, client["session"], folder, seconds=8) if wrk else {}

@@ -13,3 +13,4 @@ if env.str("BENCH_CACHE_PREFIX", default=""):  # noqa: F405
     # A shared Redis: this run's keys never meet another's.
     CACHES["default"]["KEY_PREFIX"] = env.str("BENCH_CACHE_PREFIX")  # noqa: F405
 LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}  # noqa: F405
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - whitenoise warns about a missing one

@@ -17,6 +17,7 @@ themselves, named.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import hashlib
 import hmac
@@ -31,6 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, Max, Q, Sum
 
 from accounts.models import Person, ProviderIdentity, Team
@@ -244,13 +246,52 @@ class TeamInfo:
     parent_id: int | None
 
 
-@dataclass
 class Catalog:
-    """Everyone on the roster and every team, loaded once per request (two queries, any size of
-    company): filters, team trees, names and anonymous numbers are then worked out in Python."""
+    """Everyone on the roster and every team: filters, team trees, names and anonymous numbers are
+    worked out from it in Python, in a fixed number of queries whatever the size of the company.
 
-    people: dict[int, Member]
-    teams: dict[int, TeamInfo]
+    Built from a data version (``catalog(version)``), the small part (teams, titles, who manages
+    whom) comes from the cache and ``people`` is read only if a request needs all of them (a board
+    not cached yet, a CSV); ``members()`` reads just the few a page shows."""
+
+    def __init__(self, people: dict[int, Member] | None, teams: dict[int, TeamInfo], *, titles: list[str] | None = None,
+                 managers: frozenset[int] = frozenset(), team_sizes: dict[int, int] | None = None):
+        self._people = people
+        self.teams = teams
+        self._titles = titles
+        self.managers = managers
+        self._team_sizes = team_sizes
+
+    @property
+    def people(self) -> dict[int, Member]:
+        if self._people is None:
+            self._people = _load_people()[0]
+        return self._people
+
+    @property
+    def people_loaded(self) -> bool:
+        return self._people is not None
+
+    def members(self, pks: Iterable[int]) -> dict[int, Member]:
+        """The people among ``pks`` who are on the boards (employed), as ``people`` would give them."""
+        pks = set(pks)
+        if self._people is not None or not pks:
+            return {pk: self.people[pk] for pk in pks if pk in self.people}
+        return {
+            row[0]: Member(*row)
+            for row in Person.objects.employed().filter(pk__in=pks).order_by()
+            .values_list("pk", "name", "email", "team_id", "title", "privacy")
+        }
+
+    def has_reports(self, person_id: int) -> bool:
+        """Whether anyone reports to this person (what the Review link in the header needs)."""
+        return person_id in self.managers
+
+    def team_size(self, team_ids: set[int]) -> int:
+        """How many people on the boards are in these teams."""
+        if self._team_sizes is not None:
+            return sum(self._team_sizes.get(pk, 0) for pk in team_ids)
+        return sum(1 for m in self.people.values() if m.team_id in team_ids)
 
     def team_and_below(self, team_id: int) -> set[int]:
         children = defaultdict(list)
@@ -275,7 +316,9 @@ class Catalog:
         return self.teams[team_id].name if team_id in self.teams else ""
 
     def titles(self) -> list[str]:
-        return sorted({m.title for m in self.people.values() if m.title}, key=str.lower)
+        if self._titles is None:
+            self._titles = sorted({m.title for m in self.people.values() if m.title}, key=str.lower)
+        return self._titles
 
     def team_choices(self) -> list[tuple[int, str]]:
         """Teams in tree order, sub-teams indented under their parent."""
@@ -315,16 +358,89 @@ def known_models(end: date) -> list[tuple[str, str]]:
     return [tuple(pair) for pair in found]
 
 
-def catalog() -> Catalog:
-    """People still employed (those on leave too) and the teams; terminated people leave the boards."""
-    people = {
-        row[0]: Member(*row)
-        for row in Person.objects.employed()
-        .order_by()
-        .values_list("pk", "name", "email", "team_id", "title", "privacy")
-    }
-    teams = {row[0]: TeamInfo(*row) for row in Team.objects.order_by().values_list("pk", "name", "parent_id")}
-    return Catalog(people=people, teams=teams)
+def _load_people() -> tuple[dict[int, Member], frozenset[int]]:
+    """People still employed (those on leave too; terminated people leave the boards), and whoever
+    has someone reporting to them, employed or not: one query."""
+    people, managers = {}, set()
+    for pk, name, email, team_id, title, privacy, status, manager_id in (
+        Person.objects.order_by().values_list("pk", "name", "email", "team_id", "title", "privacy", "status", "manager_id")
+    ):
+        if manager_id is not None:
+            managers.add(manager_id)
+        if status != Person.Status.TERMINATED:
+            people[pk] = Member(pk, name, email, team_id, title, privacy)
+    return people, frozenset(managers)
+
+
+def catalog(version: DataVersion | None = None) -> Catalog:
+    """The roster and the teams (two queries). With a data version, the small part is cached and the
+    people are read only when needed (see Catalog)."""
+
+    def load() -> Catalog:
+        people, managers = _load_people()
+        teams = {row[0]: TeamInfo(*row) for row in Team.objects.order_by().values_list("pk", "name", "parent_id")}
+        return Catalog(people, teams, managers=managers)
+
+    if version is None:
+        return load()
+    loaded: list[Catalog] = []
+
+    def summary():
+        found = load()
+        loaded.append(found)
+        sizes: dict[int, int] = defaultdict(int)
+        for member in found.people.values():
+            if member.team_id is not None:
+                sizes[member.team_id] += 1
+        return found.teams, found.titles(), found.managers, dict(sizes)
+
+    teams, titles, managers, sizes = cached(version, "catalog", (), summary)
+    if loaded:
+        return loaded[0]
+    return Catalog(None, teams, titles=titles, managers=managers, team_sizes=sizes)
+
+
+# --- Cache --------------------------------------------------------------------------------------
+#
+# Boards are cached under the data version: two random numbers that change with the rollups (each
+# recompute, after it commits) and with the people and teams (database triggers, whatever wrote
+# them); see migration 0004. A request reads the version (one small query) and finds its board
+# under it, so an import, an identity remap or a privacy change shows at once, and an entry of an
+# older version is simply never asked for again (it expires). Values are compact (tuples, small
+# dataclasses) so that reading one costs a millisecond or two, whatever the size of the company.
+
+CACHE_SECONDS = 24 * 60 * 60
+VERSION_TABLE = "leaderboard_boards_version"
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    rollups: int
+    people: int
+
+
+def data_version() -> DataVersion:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT name, value FROM {VERSION_TABLE}")
+        values = dict(cursor.fetchall())
+    return DataVersion(rollups=values.get("rollups", 0), people=values.get("people", 0))
+
+
+def cache_key(version: DataVersion, kind: str, parts: tuple) -> str:
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    return f"boards:{kind}:{version.rollups}:{version.people}:{digest}"
+
+
+def cached(version: DataVersion | None, kind: str, parts: tuple, compute: Callable[[], Any]) -> Any:
+    """``compute()``, or what it gave before under the same data version and arguments."""
+    if version is None:
+        return compute()
+    key = cache_key(version, kind, parts)
+    found = cache.get(key)
+    if found is None:
+        found = compute()
+        cache.set(key, found, CACHE_SECONDS)
+    return found
 
 
 # --- Filters ------------------------------------------------------------------------------------
@@ -411,30 +527,36 @@ def _aggregate(daily: bool, name: str, when: Q | None):
 
 
 def aggregate(
-    filters: BoardFilters, *, previous: bool = True, breakdown: bool = False, everything: bool | None = None
+    filters: BoardFilters, *, previous: bool = True, breakdown: bool = False, everything: bool | None = None,
+    version: DataVersion | None = None,
 ) -> dict[int, Totals]:
     """Each person's totals over the period (and the metric over the previous one), in ONE query.
 
     The previous period is read in the same scan with conditional sums, so rank change costs no
     second round trip. People are not filtered here: that is done in Python from the catalog.
     Only the metric (and for cost, whether any usage was unpriced) is summed unless ``everything``
-    (the default with ``breakdown``) asks for every total: each sum costs time on every row."""
-    rows, daily = _rollup(filters, breakdown=breakdown)
+    (the default with ``breakdown``) asks for every total: each sum costs time on every row.
+    With a data version the rows are cached (as plain tuples): the one place the boards scan a period
+    of rollups, so a page that finds them costs no scan at all."""
     period, metric = filters.period, filters.metric
     everything = breakdown if everything is None else everything
     names = list(TOTALS) if everything else [metric.field, *(["unpriced"] if metric.field == "cost_usd" else [])]
     if breakdown:
         names += KINDS
-    current = Q(day__gte=period.start) if previous else None
-    rows = rows.filter(day__gte=period.previous().start if previous else period.start, day__lte=period.end)
-    # Aliased: an annotation named like a column ("total_tokens") would shadow it inside the filters.
-    columns = {f"a_{name}": _aggregate(daily, name, current) for name in names}
-    if previous:
-        columns["a_previous"] = _aggregate(daily, metric.field, ~current)
+
+    def scan() -> list[tuple]:
+        rows, daily = _rollup(filters, breakdown=breakdown)
+        current = Q(day__gte=period.start) if previous else None
+        rows = rows.filter(day__gte=period.previous().start if previous else period.start, day__lte=period.end)
+        # Aliased: an annotation named like a column ("total_tokens") would shadow it inside the filters.
+        columns = {f"a_{name}": _aggregate(daily, name, current) for name in names}
+        if previous:
+            columns["a_previous"] = _aggregate(daily, metric.field, ~current)
+        return list(rows.order_by().values("person_id").annotate(**columns).values_list("person_id", *columns))
+
+    parts = (period.start, period.end, metric.field, tuple(names), filters.vendor, filters.model, previous, breakdown)
     found: dict[int, Totals] = {}
-    for person_id, *values in rows.order_by().values("person_id").annotate(**columns).values_list(
-        "person_id", *columns
-    ):
+    for person_id, *values in cached(version, "aggregate", parts, scan):
         totals = Totals(person_id=person_id)
         for name, value in zip(names, values, strict=False):
             setattr(totals, name, value or (Decimal(0) if name == "cost_usd" else 0))
@@ -542,7 +664,7 @@ class Board:
     leader_value: Any = 0
     company_total: Any = 0
     company_total_display: str = ""
-    ranked: list[tuple[int, int, Any]] = field(default_factory=list, repr=False)
+    ranked: list[tuple[int, int, Any, int | None]] = field(default_factory=list, repr=False)
     _compared: bool = field(default=False, repr=False)
     _make_row: Callable[..., BoardRow] | None = field(default=None, repr=False)
 
@@ -580,13 +702,58 @@ class Board:
 
     def all_rows(self) -> list[BoardRow]:
         """Every listed row, not only this page's (CSV, CLI)."""
-        return [self._make_row(rank, pk, value) for rank, pk, value in self.ranked]
+        return [self._make_row(*item) for item in self.ranked]
 
 
 def _passes(member: Member, filters: BoardFilters, teams: set[int] | None) -> bool:
     if teams is not None and member.team_id not in teams:
         return False
     return not (filters.title and member.title != filters.title)
+
+
+@dataclass
+class Ranking:
+    """Who a board lists and in what order: the costly part of a board, the same for every viewer
+    (except a hidden one, who is listed too), so cached once per data version and filters.
+
+    ``ranked`` is [(rank, person_id, value, rank change or None)] best first."""
+
+    ranked: list[tuple[int, int, Any, int | None]]
+    leader: Any
+    company_total: Any
+    compared: bool
+    anonymous: dict[int, int]
+    # Whose cost includes usage of unpriced models (the "+" after a cost).
+    unpriced: frozenset[int] = frozenset()
+    # Everyone's totals: only kept when not cached (a CSV or the CLI lists them all).
+    totals: dict[int, Totals] | None = None
+
+
+def rank_board(
+    filters: BoardFilters, *, viewer_id: int | None, catalog: Catalog, reveal: bool = False, breakdown: bool = False,
+    previous: bool = True, version: DataVersion | None = None,
+) -> Ranking:
+    metric = filters.metric
+    teams = catalog.team_and_below(filters.team_id) if filters.team_id else None
+    totals = aggregate(filters, previous=previous, breakdown=breakdown, version=version)
+    # Who counts (the filters) and, of them, who is listed (not hidden, unless it is me).
+    counted = [t for pk, t in totals.items() if pk in catalog.people and _passes(catalog.people[pk], filters, teams)]
+    listed = [
+        t for t in counted
+        if reveal or t.person_id == viewer_id or catalog.people[t.person_id].privacy != Person.Privacy.HIDDEN
+    ]
+    before = {pk: rank for rank, pk, _ in competition_ranks((t.person_id, t.previous) for t in listed)}
+    ranked = [
+        (rank, pk, value, (before[pk] - rank) if pk in before else None)
+        for rank, pk, value in competition_ranks((t.person_id, t.value) for t in listed)
+    ]
+    # Hidden people still count in the company's total.
+    company_total = sum((t.value for t in counted), start=Decimal(0) if metric.field == "cost_usd" else 0)
+    return Ranking(
+        ranked=ranked, leader=ranked[0][2] if ranked else 0, company_total=company_total, compared=bool(before),
+        anonymous={} if reveal else anonymous_numbers(catalog.people.values(), filters.period),
+        unpriced=frozenset(t.person_id for t in listed if t.unpriced), totals=totals,
+    )
 
 
 def leaderboard(
@@ -600,73 +767,86 @@ def leaderboard(
     breakdown: bool = False,
     sparklines: bool = True,
     previous: bool = True,
+    version: DataVersion | None = None,
 ) -> Board:
     """The ranked board as ``viewer`` may see it, one page of it, and their pinned row.
 
     ``reveal`` lists everyone by name, hidden people included: what an operator running
-    ``manage.py leaderboard`` sees. ``breakdown`` also reads the four token kinds (CSV, CLI)."""
+    ``manage.py leaderboard`` sees. ``breakdown`` also reads the four token kinds (CSV, CLI).
+    With a data version the ranking is cached, and only the people on the page are read."""
     metric = filters.metric
     me = viewer.pk if viewer is not None else None
-    teams = catalog.team_and_below(filters.team_id) if filters.team_id else None
-    totals = aggregate(filters, previous=previous, breakdown=breakdown)
+    # A hidden viewer is listed on their own board, so they get a ranking of their own.
+    hidden_me = me if viewer is not None and viewer.privacy == Person.Privacy.HIDDEN else None
 
-    # Who counts (the filters) and, of them, who is listed (not hidden, unless it is me).
-    counted = [t for pk, t in totals.items() if pk in catalog.people and _passes(catalog.people[pk], filters, teams)]
-    listed = [
-        t for t in counted
-        if reveal or t.person_id == me or catalog.people[t.person_id].privacy != Person.Privacy.HIDDEN
-    ]
-    ranked = competition_ranks((t.person_id, t.value) for t in listed)
-    before = {pk: rank for rank, pk, _ in competition_ranks((t.person_id, t.previous) for t in listed)}
+    def rank() -> Ranking:
+        found = rank_board(filters, viewer_id=me, catalog=catalog, reveal=reveal, breakdown=breakdown,
+                           previous=previous, version=version)
+        if version is not None:
+            found.totals = None
+        return found
+
+    cacheable = version is not None and not (reveal or breakdown)
+    parts = (filters.period.start, filters.period.end, filters.period.key, metric.name, filters.vendor, filters.model,
+             filters.team_id, filters.title, previous, hidden_me)
+    ranking = cached(version if cacheable else None, "ranking", parts, rank)
+    ranked = ranking.ranked
     count = len(ranked)
-    leader = ranked[0][2] if ranked else 0
-    anonymous = {} if reveal else anonymous_numbers(catalog.people.values(), filters.period)
-    # Hidden people still count in the company's total.
-    company_total = sum((t.value for t in counted), start=Decimal(0) if metric.field == "cost_usd" else 0)
+    leader = ranking.leader
+    pages = max(1, math.ceil(count / per_page))
+    page = min(max(1, page), pages)
+    on_page = ranked[(page - 1) * per_page: page * per_page]
+    mine = next((item for item in on_page if item[1] == me), None)
+    pinned_item = None
+    if mine is None and me is not None:
+        pinned_item = next((item for item in ranked if item[1] == me), None)
+    members = (
+        catalog.people if reveal or breakdown or catalog.people_loaded
+        else catalog.members([item[1] for item in on_page] + ([me] if me is not None else []))
+    )
 
-    def make_row(rank: int, pk: int, value) -> BoardRow:
-        member = catalog.people[pk]
+    def make_row(rank: int, pk: int, value, change=None) -> BoardRow:
+        member = members[pk]
         is_me = pk == me
         shown_anonymous = not reveal and not is_me and member.privacy == Person.Privacy.ANONYMOUS
+        totals = ranking.totals[pk] if ranking.totals is not None else Totals(
+            person_id=pk, value=value, unpriced=int(pk in ranking.unpriced)
+        )
         return BoardRow(
             rank=rank,
             person_id=pk,
-            name=f"Anonymous #{anonymous.get(pk, '?')}" if shown_anonymous else member.display_name,
+            name=f"Anonymous #{ranking.anonymous.get(pk, '?')}" if shown_anonymous else member.display_name,
             # Anonymity would mean little next to an email address or, in a small team, a team name.
             email="" if shown_anonymous else member.email,
             team="" if shown_anonymous else catalog.team_name(member.team_id),
             title="" if shown_anonymous else member.title,
-            totals=totals[pk],
+            totals=totals,
             value=value,
             value_display=metric.format(value),
             share=float(value / leader) if leader else 0.0,
-            change=(before[pk] - rank) if pk in before else None,
+            change=change,
             is_me=is_me,
             is_anonymous=shown_anonymous,
             linked=not shown_anonymous,
             percentile=max(1, math.ceil(rank * 100 / count)) if count else None,
         )
 
-    pages = max(1, math.ceil(count / per_page))
-    page = min(max(1, page), pages)
-    rows = [make_row(*item) for item in ranked[(page - 1) * per_page: page * per_page]]
+    rows = [make_row(*item) for item in on_page]
     my_row = next((row for row in rows if row.is_me), None)
     pinned = None
-    if my_row is None and me is not None:
-        mine = next((item for item in ranked if item[1] == me), None)
-        if mine is not None:
-            my_row = pinned = make_row(*mine)
+    if pinned_item is not None:
+        my_row = pinned = make_row(*pinned_item)
     board = Board(
         filters=filters, rows=rows, count=count, page=page, pages=pages, per_page=per_page, me=my_row,
-        pinned=pinned, leader_value=leader, company_total=company_total,
-        company_total_display=metric.format(company_total), ranked=ranked, _compared=bool(before),
+        pinned=pinned, leader_value=leader, company_total=ranking.company_total,
+        company_total_display=metric.format(ranking.company_total), ranked=ranked, _compared=ranking.compared,
         _make_row=make_row,
     )
-    board.me_unranked = (
-        me is not None and my_row is None and me in catalog.people and _passes(catalog.people[me], filters, teams)
-    )
+    if me is not None and my_row is None and me in members:
+        teams = catalog.team_and_below(filters.team_id) if filters.team_id else None
+        board.me_unranked = _passes(members[me], filters, teams)
     if sparklines:
-        attach_sparklines(board, [row for row in [*rows, pinned] if row is not None])
+        attach_sparklines(board, [row for row in [*rows, pinned] if row is not None], version=version)
     return board
 
 
@@ -699,21 +879,40 @@ def buckets(period: Period) -> list[tuple[date, date]]:
 def series(values: dict[date, Any], spans: list[tuple[date, date]]) -> list:
     if all(first == last for first, last in spans):
         return [values.get(first, 0) for first, _ in spans]
-    totals = []
-    for first, last in spans:
-        totals.append(sum(v for day, v in values.items() if first <= day <= last))
+    # Spans are consecutive: each day falls in one, found by bisecting the spans' first days.
+    firsts = [first for first, _ in spans]
+    totals = [0] * len(spans)
+    for day, value in values.items():
+        n = bisect.bisect_right(firsts, day) - 1
+        if n >= 0 and day <= spans[n][1]:
+            totals[n] += value
     return totals
 
 
-def attach_sparklines(board: Board, rows: list[BoardRow]) -> None:
-    """Daily usage over the period for the rows on the page only: one query, whatever the board."""
+def attach_sparklines(board: Board, rows: list[BoardRow], *, version: DataVersion | None = None) -> None:
+    """Daily usage over the period for the rows on the page only: one query, whatever the board.
+    With a data version, cached per page (everyone on it sees the same) and for a pinned row."""
     if not rows:
         return
-    field = board.filters.metric.daily_field
-    values = _daily_values(board.filters, [row.person_id for row in rows], field)
-    spans = buckets(board.filters.period)
+    filters = board.filters
+    spans = buckets(filters.period)
+    key = (filters.period.start, filters.period.end, filters.metric.daily_field, filters.vendor, filters.model)
+    # The page's rows and a pinned row (someone's own) are cached apart: the page's are shared.
+    groups = [tuple(row.person_id for row in rows if row is not board.pinned),
+              tuple(row.person_id for row in rows if row is board.pinned)]
+    keys = {pks: cache_key(version, "sparklines", (*key, pks)) for pks in groups if pks} if version else {}
+    found: dict[int, list] = {}
+    for hit in cache.get_many(list(keys.values())).values() if keys else ():
+        found.update(hit)
+    missing = [pk for pks in groups for pk in pks if pk not in found]
+    if missing:
+        values = _daily_values(filters, missing, filters.metric.daily_field)
+        found.update({pk: series(values.get(pk, {}), spans) for pk in missing})
+        fresh = {k: {pk: found[pk] for pk in pks} for pks, k in keys.items() if set(pks) & set(missing)}
+        if fresh:
+            cache.set_many(fresh, CACHE_SECONDS)
     for row in rows:
-        row.sparkline = series(values.get(row.person_id, {}), spans)
+        row.sparkline = found[row.person_id]
 
 
 # --- CSV and JSON -------------------------------------------------------------------------------
@@ -855,13 +1054,22 @@ def _per(total, count: int, *, money_like: bool):
     return (Decimal(total) / count) if money_like else total / count
 
 
-def team_board(filters: BoardFilters, *, catalog: Catalog, sort: str = "total") -> TeamBoard:
+def team_board(
+    filters: BoardFilters, *, catalog: Catalog, sort: str = "total", version: DataVersion | None = None
+) -> TeamBoard:
     """Teams by their own members' usage (each person counted once, so the rows add up to the
-    company), hidden and anonymous people included: a team total reveals no one."""
+    company), hidden and anonymous people included: a team total reveals no one. The same for every
+    viewer, so cached whole with a data version."""
+    parts = (filters.period.start, filters.period.end, filters.period.key, filters.metric.name, filters.vendor,
+             filters.model, filters.team_id, filters.title, sort)
+    return cached(version, "teams", parts, lambda: _team_board(filters, catalog=catalog, sort=sort, version=version))
+
+
+def _team_board(filters: BoardFilters, *, catalog: Catalog, sort: str, version: DataVersion | None) -> TeamBoard:
     metric = filters.metric
     money_like = metric.field == "cost_usd"
     # Active days too: "per active member" and the active share need them.
-    totals = aggregate(filters, previous=False, everything=True)
+    totals = aggregate(filters, previous=False, everything=True, version=version)
     members: dict[int, list[int]] = defaultdict(list)
     for member in catalog.people.values():
         if member.team_id in catalog.teams:
@@ -1016,35 +1224,67 @@ def _week_spans(today: date) -> list[tuple[date, date]]:
 
 
 def usage_overview(
-    person: Person, period: Period, *, by: str = "vendor", today: date, detail: bool = True
+    person: Person, period: Period, *, by: str = "vendor", today: date, detail: bool = True,
+    version: DataVersion | None = None,
+) -> UsageOverview:
+    """Everything a person page needs about ``person`` (see ``_usage_overview``), cached with a data
+    version: a rank among everyone costs a scan of everyone's weeks."""
+    def compute() -> UsageOverview:
+        found = _usage_overview(person, period, by=by, today=today, detail=detail, version=version)
+        found.person = None  # Not cached: the page shows the person as they are now.
+        return found
+
+    overview = cached(version, "usage", (person.pk, period.start, period.end, period.key, by, today, detail), compute)
+    overview.person = person
+    return overview
+
+
+def _everyone(period: Period, *, today: date, version: DataVersion | None) -> list[tuple]:
+    """The company-wide part of every person page for a period: for each person on the roster (not
+    terminated) with rollups in the window, (id, privacy, tokens and active days in the period, tokens
+    in each of the last RANK_WEEKS weeks). One scan serves every person's page: cached."""
+    weeks = _week_spans(today)
+
+    def scan() -> list[tuple]:
+        in_period = Q(day__gte=period.start, day__lte=period.end)
+        # Prefixed names: an annotation called like a column ("active") would shadow it in the filters.
+        columns = {
+            "c_tokens": Sum("total_tokens", filter=in_period),
+            "c_active": Count("pk", filter=in_period & Q(active=True)),
+        }
+        for n, (start, end) in enumerate(weeks):
+            columns[f"w{n}"] = Sum("total_tokens", filter=Q(day__gte=start, day__lte=end))
+        return list(
+            PersonDay.objects.filter(day__gte=min(period.start, weeks[0][0]), day__lte=max(period.end, today))
+            .exclude(person__status=Person.Status.TERMINATED)
+            .order_by()
+            .values("person_id", "person__privacy")
+            .annotate(**columns)
+            .values_list("person_id", "person__privacy", *columns)
+        )
+
+    return cached(version, "usage-everyone", (period.start, period.end, today), scan)
+
+
+def _usage_overview(
+    person: Person, period: Period, *, by: str, today: date, detail: bool, version: DataVersion | None = None
 ) -> UsageOverview:
     """Everything a person page needs about ``person``, in two queries whatever the company's size:
 
-    - the company-wide PersonDay aggregate over the period and the last twelve weeks: the person's
-      totals and rank in the period, their rank each week, who climbed most last week;
+    - the company-wide PersonDay aggregate over the period and the last twelve weeks (``_everyone``,
+      shared by every person's page): the person's totals and rank in the period, their rank each
+      week, who climbed most last week;
     - the person's own DailyUsage, all of it: the daily chart by vendor or model and the four token
       kinds (with ``detail``: only they and those above them see that), and the badges' history.
     """
     weeks = _week_spans(today)
-    in_period = Q(day__gte=period.start, day__lte=period.end)
-    # Prefixed names: an annotation called like a column ("active") would shadow it in the filters.
-    # Only what ranks everyone is summed for everyone; the person's other totals come from their own
-    # rows below (each conditional sum costs time on every row of the company).
-    columns = {
-        "c_tokens": Sum("total_tokens", filter=in_period),
-        "c_active": Count("pk", filter=in_period & Q(active=True) & Q(person_id=person.pk)),
-    }
-    for n, (start, end) in enumerate(weeks):
-        columns[f"w{n}"] = Sum("total_tokens", filter=Q(day__gte=start, day__lte=end))
+    names = ["person_id", "c_tokens", "c_active", *(f"w{n}" for n in range(len(weeks)))]
     # Ranks count the people on the boards: employed, not hidden (the person themself always counts).
-    everyone = list(
-        PersonDay.objects.filter(day__gte=min(period.start, weeks[0][0]), day__lte=max(period.end, today))
-        .exclude(person__status=Person.Status.TERMINATED)
-        .filter(~Q(person__privacy=Person.Privacy.HIDDEN) | Q(person_id=person.pk))
-        .order_by()
-        .values("person_id")
-        .annotate(**columns)
-    )
+    everyone = [
+        dict(zip(names, (pk, *values), strict=True))
+        for pk, privacy, *values in _everyone(period, today=today, version=version)
+        if privacy != Person.Privacy.HIDDEN or pk == person.pk
+    ]
     mine = next((row for row in everyone if row["person_id"] == person.pk), {})
 
     def rank_of(column: str) -> tuple[int | None, int]:
@@ -1177,3 +1417,29 @@ def my_uploads(person: Person, limit: int = 5) -> list[UsageExport]:
         .only("pk", "original_name", "status", "created_at", "first_day", "last_day", "failure", "origin")
         .order_by("-created_at", "-pk")[:limit]
     )
+
+
+# --- Warming ------------------------------------------------------------------------------------
+
+# The boards most people open first: the default board and its common periods, and the teams.
+WARM_PERIODS = ("30d", "7d", "90d", "year")
+
+
+def warm_cache(*, today: date | None = None) -> list[str]:
+    """Compute and cache the common boards under the current data version, so that the first
+    request after an import finds them ready. Returns what was warmed."""
+    today = today or utc_today()
+    version = data_version()
+    found = catalog(version)
+    warmed = []
+    for key in WARM_PERIODS:
+        filters = BoardFilters(period=resolve_period(key, today=today))
+        leaderboard(filters, viewer=None, catalog=found, sparklines=False, version=version)
+        warmed.append(f"board {key}")
+    default = resolve_period(DEFAULT_PERIOD, today=today)
+    team_board(BoardFilters(period=default), catalog=found, version=version)
+    warmed.append(f"teams {DEFAULT_PERIOD}")
+    # What every person's own page shares: the company's weeks.
+    _everyone(default, today=today, version=version)
+    warmed.append(f"my usage {DEFAULT_PERIOD}")
+    return warmed

@@ -175,8 +175,8 @@ def process_export(export_id: int) -> UsageExport | None:
             if not finished:
                 raise LostLease()
             if outcome.people:
-                # Flags of the people this import touched follow their new numbers right away.
-                transaction.on_commit(lambda: _evaluate_flags(outcome.people))
+                # Boards and the flags of the people this import touched follow the new numbers.
+                transaction.on_commit(lambda: _after_import(outcome.people))
     except ImportRefused as refused:
         _fail(export, refused.problems, started)
     except LostLease:
@@ -198,14 +198,17 @@ def process_export(export_id: int) -> UsageExport | None:
     return export
 
 
-def _evaluate_flags(people: set[int]) -> None:
+def _after_import(people: set[int]) -> None:
     from .review_tasks import evaluate_flags
+    from .tasks import warm_boards
 
     try:
+        warm_boards.delay()
         evaluate_flags.delay(person_ids=sorted(people))
     except Exception:
-        # The broker is down: the daily evaluation will catch up; the import itself stands.
-        log.exception("Could not enqueue flag evaluation after an import")
+        # The broker is down: boards compute on first view and the daily evaluation catches up;
+        # the import itself stands.
+        log.exception("Could not enqueue the work that follows an import")
 
 
 def _fail(export: UsageExport, problems: list[Problem], started: float) -> None:

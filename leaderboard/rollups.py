@@ -8,6 +8,7 @@ best-ranked source present are counted.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from datetime import date
 
@@ -66,12 +67,25 @@ GROUP BY person_id, day
 """
 
 
+def bump_version() -> None:
+    """Give the rollups a new version: every board cached under the old one is out of date.
+
+    A new random number (never one that was used before, even after a rollback), written in its own
+    statement once the rollups are committed: a board read under the new version then sees them, and
+    an import's transaction never waits on, or holds, the version row."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE leaderboard_boards_version SET value = %s WHERE name = 'rollups'", [secrets.randbits(62)]
+        )
+
+
 def recompute(person_ids: Iterable[int], start: date, end: date) -> None:
     """Rebuild DailyUsage and PersonDay for these people over [start, end] from the stored rows."""
     people = sorted({pk for pk in person_ids if pk is not None})
     if not people:
         return
     with transaction.atomic(), connection.cursor() as cursor:
+        transaction.on_commit(bump_version)
         for offset in range(0, len(people), PEOPLE_PER_STATEMENT):
             chunk = people[offset: offset + PEOPLE_PER_STATEMENT]
             marks = ", ".join(["%s"] * len(chunk))

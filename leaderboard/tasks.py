@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import imports
+from . import boards, imports
 
 # Database outages, lock timeouts, deadlocks and serialization failures pass; bugs and bad files
 # do not (those end as a failed export with the reason on its row).
@@ -25,3 +25,9 @@ def sweep_imports() -> None:
     """Re-send imports whose message was lost or whose worker died (see imports.sweep)."""
     for export_id in imports.sweep():
         import_export.delay(export_id)
+
+
+@shared_task
+def warm_boards() -> None:
+    """Compute the common boards after an import, so that the first visitor doesn't wait for them."""
+    boards.warm_cache()

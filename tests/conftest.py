@@ -87,3 +87,18 @@ def login(client):
 def fast_password_hashing(settings):
     # Real hashing costs a second per cast; tests check who may log in, not the hash's strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def sent_tasks(request, monkeypatch):
+    """The tasks the code under test enqueued, kept here instead of sent to a broker that nobody reads
+    in this test. Tests marked ``celery`` send for real, to a real worker."""
+    sent = []
+    if request.node.get_closest_marker("celery") is None:
+        from celery.app.task import Task
+
+        def record(task, args=None, kwargs=None, **options):
+            sent.append((task.name, args, kwargs))
+
+        monkeypatch.setattr(Task, "apply_async", record)
+    return sent

@@ -7,6 +7,7 @@ JavaScript (or by the back button after a history cache miss) renders the whole 
 """
 
 import io
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -61,14 +62,23 @@ def _pagination(board: boards.Board, link) -> dict:
 # --- The individual board -----------------------------------------------------------------------
 
 
+def _catalog(request) -> tuple[boards.DataVersion, boards.Catalog]:
+    """The data version the page is cached under, and the roster; the header learns from the roster
+    whether to show the Review link without a query of its own (leaderboard/navigation.py)."""
+    version = boards.data_version()
+    catalog = boards.catalog(version)
+    request.has_reports = catalog.has_reports(request.user.pk)
+    return version, catalog
+
+
 def board(request):
     today = boards.utc_today()
-    catalog = boards.catalog()
+    version, catalog = _catalog(request)
     fresh = boards.freshness()
     form = _filter_form(request, catalog, fresh, today)
     filters = form.filters()
-    result = boards.leaderboard(filters, viewer=request.user, catalog=catalog, page=form.page_number)
-    charts.draw_sparklines(result)
+    result = boards.leaderboard(filters, viewer=request.user, catalog=catalog, page=form.page_number, version=version)
+    _draw_sparklines(result, version)
     canonical = _url("board", filters.query_params(page=result.page))
     context = {
         "form": form, "filters": filters, "board": result, "freshness": fresh,
@@ -78,6 +88,24 @@ def board(request):
         "form_url": reverse("board"),
     }
     return _render(request, "leaderboard/board.html", "board", context, canonical=canonical)
+
+
+def _draw_sparklines(board: boards.Board, version: boards.DataVersion) -> None:
+    """The rows' sparklines. Everyone's but my own look the same to every viewer (my own row names
+    me even when others see me as anonymous): drawn once per page and data version."""
+    mine = [row for row in [*board.rows, board.pinned] if row is not None and row.is_me]
+    shared = [row for row in board.rows if not row.is_me]
+    filters = board.filters
+    parts = (filters.period.start, filters.period.end, filters.period.key, filters.metric.name, filters.vendor,
+             filters.model, tuple((row.person_id, row.name) for row in shared))
+
+    def draw(rows) -> dict[int, str]:
+        charts.draw_sparklines(SimpleNamespace(filters=filters, rows=rows, pinned=None))
+        return {row.person_id: row.chart for row in rows}
+
+    drawn = {**boards.cached(version, "sparkline-charts", parts, lambda: draw(shared)), **draw(mine)}
+    for row in [*shared, *mine]:
+        row.chart = drawn[row.person_id]
 
 
 def board_models(request):
@@ -91,7 +119,7 @@ def board_models(request):
 def board_csv(request):
     """The whole board (every page) with the same filters, as the viewer sees it."""
     today = boards.utc_today()
-    catalog = boards.catalog()
+    _, catalog = _catalog(request)
     form = _filter_form(request, catalog, boards.freshness(), today)
     filters = form.filters()
     result = boards.leaderboard(
@@ -110,11 +138,11 @@ def board_csv(request):
 
 def teams(request):
     today = boards.utc_today()
-    catalog = boards.catalog()
+    version, catalog = _catalog(request)
     fresh = boards.freshness()
     form = _filter_form(request, catalog, fresh, today)
     filters = form.filters()
-    result = boards.team_board(filters, catalog=catalog, sort=form.sort_value)
+    result = boards.team_board(filters, catalog=catalog, sort=form.sort_value, version=version)
     params = filters.query_params()
     context = {
         "form": form, "filters": filters, "board": result, "freshness": fresh,
@@ -130,22 +158,27 @@ def teams(request):
 
 def team(request, pk):
     today = boards.utc_today()
-    catalog = boards.catalog()
+    version, catalog = _catalog(request)
     if pk not in catalog.teams:
         raise Http404
     fresh = boards.freshness()
     form = _filter_form(request, catalog, fresh, today)
     filters = form.filters(team_id=pk)
     # No sparklines here: the team's own chart above the table shows its days.
-    result = boards.leaderboard(filters, viewer=request.user, catalog=catalog, page=form.page_number, sparklines=False)
+    result = boards.leaderboard(
+        filters, viewer=request.user, catalog=catalog, page=form.page_number, sparklines=False, version=version
+    )
     team_ids = catalog.team_and_below(pk)
     info = catalog.teams[pk]
-    trend = charts.team_trend_chart(info.name, filters, *boards.team_trend(filters, team_ids))
-    members = [m for m in catalog.people.values() if m.team_id in team_ids]
+    parts = (filters.period.start, filters.period.end, filters.metric.name, filters.vendor, filters.model,
+             tuple(sorted(team_ids)))
+    trend = charts.team_trend_chart(
+        info.name, filters, *boards.cached(version, "team-trend", parts, lambda: boards.team_trend(filters, team_ids))
+    )
     params = {k: v for k, v in filters.query_params().items() if k != "team"}
     context = {
         "form": form, "filters": filters, "board": result, "freshness": fresh, "team": info,
-        "team_path": catalog.team_path(pk), "members": len(members), "trend": trend,
+        "team_path": catalog.team_path(pk), "members": catalog.team_size(team_ids), "trend": trend,
         "sub_teams": sorted((t for t in catalog.teams.values() if t.parent_id == pk), key=lambda t: t.name.lower()),
         "pagination": _pagination(result, lambda n: _url("team", {**params, **({"page": n} if n > 1 else {})}, pk)),
         "form_url": reverse("team", args=[pk]),
@@ -189,22 +222,28 @@ def _is_above(viewer: Person, person: Person) -> bool:
 
 def _usage_context(request, person: Person, *, full: bool, name: str, args=()) -> dict:
     today = boards.utc_today()
+    version, _ = _catalog(request)
     form = UsageForm(request.GET, today=today)
     period = form.get_period()
-    overview = boards.usage_overview(person, period, by=form.by_value, today=today, detail=full)
+    overview = boards.usage_overview(person, period, by=form.by_value, today=today, detail=full, version=version)
     params = period.query_params()
 
     def link(by):
         return _url(name, {**params, **({"by": by} if by != "vendor" else {})}, *args)
 
     whose = "Your" if person.pk == request.user.pk else f"{person.get_full_name()}’s"
+    # The charts are drawn from the overview alone: cached with it.
+    parts = (person.pk, period.start, period.end, period.key, overview.by, today, full, whose)
+    rank_chart, daily_chart = boards.cached(version, "usage-charts", parts, lambda: (
+        charts.rank_chart(overview, whose=whose), charts.usage_chart(overview) if full else None
+    ))
     return {
         "person": person, "full": full, "form": form, "overview": overview, "period": period,
         "by_links": {by: link(by) for by in ("vendor", "model")},
         "form_url": reverse(name, args=args),
         "canonical": link(overview.by),
-        "rank_chart": charts.rank_chart(overview, whose=whose),
-        "daily_chart": charts.usage_chart(overview) if full else None,
+        "rank_chart": rank_chart,
+        "daily_chart": daily_chart,
     }
 
 

@@ -1,0 +1,20 @@
+"""What the site header needs to know about the viewer (the context processor ``navigation``)."""
+
+from django.utils.functional import SimpleLazyObject
+
+
+def navigation(request) -> dict:
+    """``shows_review``: whether the header links to the review queue (admins, and anyone with a
+    report), worked out once per request and only if a page asks."""
+    return {"shows_review": SimpleLazyObject(lambda: _shows_review(request))}
+
+
+def _shows_review(request) -> bool:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_staff:
+        return True
+    # A board page has just read the roster, and says (no query); any other page asks the database.
+    known = getattr(request, "has_reports", None)
+    return known if known is not None else user.direct_reports.exists()

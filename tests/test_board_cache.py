@@ -1,0 +1,165 @@
+"""The boards' cache (leaderboard/boards.py, "Cache"): pages are cached under the data version, and
+whatever changes what a board shows (an import, an identity remap, a privacy change, a team move)
+shows on the next request, with no stale page in between."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.base import ContentFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.models import Person, ProviderIdentity, Team
+from leaderboard import boards, identities, imports, rollups
+from leaderboard.models import UsageExport
+from tests.test_board_views import board_rows, text
+from tests.test_boards import TODAY, ago, standard_week
+
+HEADER = "date,email,provider,model,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,requests,cost_usd\n"
+
+
+@pytest.fixture(autouse=True)
+def private_cache(settings, tmp_path):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cache"}}
+    settings.MEDIA_ROOT = tmp_path / "media"
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def week_of_usage(cast):
+    standard_week(cast)
+    return cast
+
+
+def import_csv(*rows: str, name: str = "usage.csv") -> UsageExport:
+    """An export imported the way a worker does it, its transaction committed (the version moves then)."""
+    content = (HEADER + "".join(row + "\n" for row in rows)).encode()
+    export, _ = imports.store_export(
+        content=ContentFile(content, name=name), name=name, origin=UsageExport.Origin.COMMAND, queue=False
+    )
+    imports.process_export(export.pk)
+    export.refresh_from_db()
+    assert export.status == UsageExport.Status.SUCCEEDED, export.failure
+    return export
+
+
+def scans(client, url) -> list[str]:
+    """The queries of a page that aggregate the rollups (a period of everyone's days)."""
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return [q["sql"] for q in queries.captured_queries if "SUM(" in q["sql"]
+            and ("leaderboard_personday" in q["sql"] or "leaderboard_dailyusage" in q["sql"])]
+
+
+def test_it_reads_the_rollups_once_per_data_version(week_of_usage, login):
+    client = login(week_of_usage.erin)
+    url = reverse("board") + "?period=7d"
+    assert scans(client, url)
+    assert scans(client, url) == []
+    # Another viewer gets the same ranking, their own row marked.
+    other = login(week_of_usage.sam)
+    assert scans(other, url) == [] and 'class="mine"' in text(other.get(url))
+    assert scans(other, reverse("teams") + "?period=7d")
+    assert scans(other, reverse("teams") + "?period=7d") == []
+
+
+def test_it_shows_an_import_at_once(week_of_usage, login, django_capture_on_commit_callbacks):
+    cast = week_of_usage
+    client = login(cast.erin)
+    url = reverse("board") + "?period=7d"
+    assert board_rows(client.get(url))[0] == "Otto Outsider"
+    teams = text(client.get(reverse("teams") + "?period=7d"))
+    assert "18K in total" in teams
+    with django_capture_on_commit_callbacks(execute=True):
+        import_csv(f"{ago(1)},ada@example.com,mistral,mistral-large-2,50000,0,0,0,3,1.00")
+    assert board_rows(client.get(url))[0] == "Ada Admin"
+    assert "68K in total" in text(client.get(reverse("teams") + "?period=7d"))
+    assert "50K" in text(login(cast.ada).get(reverse("me") + "?period=7d"))
+
+
+def test_it_shows_an_identity_remap_at_once(week_of_usage, login, django_capture_on_commit_callbacks):
+    cast = week_of_usage
+    with django_capture_on_commit_callbacks(execute=True):
+        import_csv(f"{ago(1)},old.laptop@elsewhere.example,mistral,mistral-large-2,90000,0,0,0,3,1.00")
+    client = login(cast.erin)
+    url = reverse("board") + "?period=7d"
+    assert board_rows(client.get(url))[0] == "Otto Outsider"
+    identity = ProviderIdentity.objects.get(value="old.laptop@elsewhere.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        identities.assign_identity(identity=identity, person=cast.sam, by=cast.ada)
+    assert board_rows(client.get(url))[0] == "Sam Lead"
+    # And back: Sam loses it again.
+    with django_capture_on_commit_callbacks(execute=True):
+        identities.assign_identity(identity=identity, person=None, by=cast.ada)
+    assert board_rows(client.get(url))[0] == "Otto Outsider"
+
+
+def test_it_shows_a_privacy_change_at_once_however_it_was_written(week_of_usage, login):
+    cast = week_of_usage
+    client = login(cast.erin)
+    url = reverse("board") + "?period=7d"
+    assert "Sam Lead" in board_rows(client.get(url))
+    # A queryset update sends no signal: the database's triggers move the version.
+    Person.objects.filter(pk=cast.sam.pk).update(privacy=Person.Privacy.HIDDEN)
+    assert "Sam Lead" not in board_rows(client.get(url))
+    cast.sam.refresh_from_db()
+    cast.sam.privacy = Person.Privacy.ANONYMOUS
+    cast.sam.save()
+    rows = board_rows(client.get(url))
+    assert "Sam Lead" not in rows and any(row.startswith("Anonymous #") for row in rows)
+
+
+def test_it_shows_a_team_move_and_a_renamed_team_at_once(week_of_usage, login):
+    cast = week_of_usage
+    client = login(cast.erin)
+    url = reverse("board") + f"?period=7d&team={cast.sales.pk}"
+    assert board_rows(client.get(url)) == ["Otto Outsider"]
+    Person.objects.filter(pk=cast.sam.pk).update(team=cast.sales)
+    assert board_rows(client.get(url)) == ["Otto Outsider", "Sam Lead"]
+    Team.objects.filter(pk=cast.sales.pk).update(name="Revenue")
+    assert ">Revenue<" in text(client.get(reverse("teams") + "?period=7d"))
+
+
+def test_it_changes_the_version_only_when_something_shown_changes(cast):
+    before = boards.data_version()
+    Person.objects.filter(pk=cast.erin.pk).update(last_login=cast.erin.date_joined)  # a login
+    assert boards.data_version() == before
+    Person.objects.filter(pk=cast.erin.pk).update(title="Engineer")  # the same title
+    assert boards.data_version() == before
+    Person.objects.filter(pk=cast.erin.pk).update(title="Staff Engineer")
+    changed = boards.data_version()
+    assert changed.people != before.people and changed.rollups == before.rollups
+    rollups.bump_version()
+    assert boards.data_version().rollups != changed.rollups
+
+
+def test_it_moves_the_version_only_once_an_import_commits(cast, django_capture_on_commit_callbacks):
+    before = boards.data_version()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        rollups.recompute([cast.erin.pk], ago(3), TODAY)
+    # Still inside the transaction: a board read now must not be cached under a version to come.
+    assert boards.data_version() == before
+    for callback in callbacks:
+        callback()
+    assert boards.data_version().rollups != before.rollups
+
+
+def test_it_warms_the_common_boards(week_of_usage, login):
+    warmed = boards.warm_cache()
+    assert "board 30d" in warmed and "board year" in warmed and "teams 30d" in warmed
+    client = login(week_of_usage.erin)
+    assert scans(client, reverse("board")) == []
+    assert scans(client, reverse("board") + "?period=year") == []
+    assert scans(client, reverse("teams")) == []
+
+
+def test_it_keeps_a_hidden_viewer_on_their_own_board_only(week_of_usage, login):
+    cast = week_of_usage
+    Person.objects.filter(pk=cast.sam.pk).update(privacy=Person.Privacy.HIDDEN)
+    url = reverse("board") + "?period=7d"
+    assert "Sam Lead" not in board_rows(login(cast.erin).get(url))
+    assert "Sam Lead" in board_rows(login(cast.sam).get(url))
+    assert "Sam Lead" not in board_rows(login(cast.lee).get(url))
