@@ -86,6 +86,9 @@ def recompute(person_ids: Iterable[int], start: date, end: date) -> None:
         return
     with transaction.atomic(), connection.cursor() as cursor:
         transaction.on_commit(bump_version)
+        if connection.vendor == "postgresql":
+            # The window and GROUP BY sort a chunk's rows; PostgreSQL's default 4 MB spills them to disk.
+            cursor.execute("SET LOCAL work_mem = '128MB'")
         for offset in range(0, len(people), PEOPLE_PER_STATEMENT):
             chunk = people[offset: offset + PEOPLE_PER_STATEMENT]
             marks = ", ".join(["%s"] * len(chunk))
