@@ -219,6 +219,9 @@ class DailyUsage(TokenCounts):
         ]
         indexes = [models.Index(fields=["day", "person"])]
 
+    def __str__(self):
+        return f"{self.day} {self.vendor} {self.model or '-'}: {self.total_tokens:,} tokens"
+
 
 class PersonDay(models.Model):
     """Rollup of a person's whole day across vendors: what the boards rank and the flags watch."""
@@ -236,6 +239,9 @@ class PersonDay(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["person", "day"], name="person_day_key")]
         indexes = [models.Index(fields=["day", "person"])]
+
+    def __str__(self):
+        return f"{self.day}: {self.total_tokens:,} tokens"
 
 
 
