@@ -208,7 +208,7 @@ class Export:
                         if any(cell.strip() for cell in row):
                             header = [normalize_column(cell) for cell in row]
                         continue
-                    if not any(cell.strip() for cell in row):
+                    if not "".join(row).strip():  # blank, or only empty cells (",,,,")
                         continue
                     where = f"line {reader.line_num}"
                     if len(row) > len(header):
