@@ -7,7 +7,12 @@ or a JSON dump. A page costs a fixed handful of queries whatever the size of the
 - ``catalog()``: everyone on the roster and every team (two queries; the model list is cached);
 - ``leaderboard()``: one aggregate over the period and the one before it (rank change), then one
   query for the sparklines of the rows on the page;
-- ``freshness()``: one query over the exports.
+- ``freshness()``: one query over the exports (cached a few minutes under the data version).
+
+Budgets (the ``budget`` metric, the budget on my usage, person and team pages) cost no query of their
+own once cached: the policies and the working week come from the cache under the budget version
+(leaderboard/budgets.py, "The pages' cache"), each person's salary, working time and start date come
+with the roster the boards read anyway, and the spend is the cost the board or the page summed already.
 
 Ranks are computed in Python in one pass over the aggregate. Who is listed depends on the viewer
 only through their own row: hidden people are left off (but counted in team and company totals),
@@ -37,7 +42,8 @@ from django.db.models import Count, Max, Q, Sum
 
 from accounts.models import Person, ProviderIdentity, Team
 
-from .models import DailyUsage, PersonDay, Source, UsageExport
+from . import budgets
+from .models import DailyUsage, Flag, FlagNote, PersonDay, Source, UsageExport
 
 PER_PAGE = 50
 CENT = Decimal("0.01")
@@ -82,6 +88,19 @@ def money(value) -> str:
 def day_count(value) -> str:
     value = int(value or 0)
     return f"{value} day" if value == 1 else f"{value} days"
+
+
+def percent(value) -> str:
+    """A share (0.123) as people read it: "12%", "4.5%", "0.3%"; "—" when there is none."""
+    if value is None:
+        return "—"
+    value = float(value) * 100
+    if value == 0:
+        return "0%"
+    if value < 10:
+        text = f"{value:.2f}" if value < 1 else f"{value:.1f}"
+        return text.rstrip("0").rstrip(".") + "%"
+    return f"{value:,.0f}%"
 
 
 def cents(value) -> str:
@@ -190,7 +209,9 @@ class Metric:
 
     ``field`` names an attribute of Totals, aggregated for the period and the one before it.
     ``prepare`` may replace each Totals' ``value`` and ``previous`` after aggregation (a share of a
-    budget needs each person's budget: one more query), so adding such a metric is one entry here.
+    budget divides the cost by each person's budget), so adding such a metric is one entry here; it is
+    called as ``prepare(totals, filters, catalog=..., version=...)``. ``budgeted``: the ranking also
+    depends on budgets, so it is cached under the budget version too.
     """
 
     name: str
@@ -199,7 +220,26 @@ class Metric:
     field: str
     daily_field: str
     format: Callable[[Any], str]
-    prepare: Callable[[list[Totals], BoardFilters], None] | None = None
+    prepare: Callable[..., None] | None = None
+    budgeted: bool = False
+
+
+def _share(spend, budget) -> float:
+    """Spend over budget; 0 without a budget (so nobody without one is ranked by it)."""
+    return float(Decimal(spend or 0) / budget) if budget else 0.0
+
+
+def _budget_shares(totals: list[Totals], filters: BoardFilters, *, catalog: Catalog, version: DataVersion | None):
+    """The ``budget`` metric: each person's cost (already summed by the aggregate) over their budget
+    for the period, and the same for the previous period (rank change). People without a budget get
+    0: they are not ranked."""
+    now = period_budgets(filters.period, catalog=catalog, version=version)
+    before = (period_budgets(filters.period.previous(), catalog=catalog, version=version)
+              if any(t.previous for t in totals) else {})
+    for t in totals:
+        t.budget = now.get(t.person_id)
+        t.value = _share(t.cost_usd, t.budget)
+        t.previous = _share(t.previous, before.get(t.person_id))
 
 
 METRICS: dict[str, Metric] = {
@@ -208,6 +248,8 @@ METRICS: dict[str, Metric] = {
         Metric("tokens", "Tokens", "total tokens", "total_tokens", "total_tokens", compact),
         Metric("output", "Output tokens", "output tokens", "output_tokens", "output_tokens", compact),
         Metric("cost", "Cost", "cost", "cost_usd", "cost_usd", money),
+        Metric("budget", "Share of budget used", "share of budget used", "cost_usd", "cost_usd", percent,
+               prepare=_budget_shares, budgeted=True),
         Metric("active_days", "Active days", "active days", "active_days", "total_tokens", day_count),
     ]
 }
@@ -215,8 +257,7 @@ DEFAULT_METRIC = "tokens"
 
 
 def get_metric(name: str | None) -> Metric:
-    """A metric by name; an unknown one (``budget``, which the URL contract names before budgets
-    exist, or an old link's) ranks by the default rather than failing."""
+    """A metric by name; an unknown one (an old or mistyped link's) ranks by the default rather than failing."""
     return METRICS.get(name or "", METRICS[DEFAULT_METRIC])
 
 
@@ -252,11 +293,17 @@ class Catalog:
 
     Built from a data version (``catalog(version)``), the small part (teams, titles, who manages
     whom) comes from the cache and ``people`` is read only if a request needs all of them (a board
-    not cached yet, a CSV); ``members()`` reads just the few a page shows."""
+    not cached yet, a CSV); ``members()`` reads just the few a page shows.
+
+    The same read brings what budgets need of each person (``budget_people``: salary, working time,
+    start date), so that ranking by share of budget costs no query of its own. Those facts stay in
+    this object, for arithmetic only: they are never cached, listed or shown."""
 
     def __init__(self, people: dict[int, Member] | None, teams: dict[int, TeamInfo], *, titles: list[str] | None = None,
-                 managers: frozenset[int] = frozenset(), team_sizes: dict[int, int] | None = None):
+                 managers: frozenset[int] = frozenset(), team_sizes: dict[int, int] | None = None,
+                 budget_people: dict[int, budgets.PersonFacts] | None = None):
         self._people = people
+        self._budget_people = budget_people
         self.teams = teams
         self._titles = titles
         self.managers = managers
@@ -265,8 +312,24 @@ class Catalog:
     @property
     def people(self) -> dict[int, Member]:
         if self._people is None:
-            self._people = _load_people()[0]
+            self._load()
         return self._people
+
+    @property
+    def budget_people(self) -> dict[int, budgets.PersonFacts]:
+        """Everyone on the boards, as budgets know them (read with ``people``)."""
+        if self._budget_people is None:
+            self._load()
+        return self._budget_people
+
+    def _load(self) -> None:
+        roster = _load_people()
+        self._people, self._budget_people = roster.people, roster.facts
+
+    @property
+    def team_table(self) -> dict[int, tuple[str, int | None]]:
+        """Teams as budgets know them: id -> (name, parent id)."""
+        return {pk: (team.name, team.parent_id) for pk, team in self.teams.items()}
 
     @property
     def people_loaded(self) -> bool:
@@ -358,18 +421,39 @@ def known_models(end: date) -> list[tuple[str, str]]:
     return [tuple(pair) for pair in found]
 
 
-def _load_people() -> tuple[dict[int, Member], frozenset[int]]:
-    """People still employed (those on leave too; terminated people leave the boards), and whoever
-    has someone reporting to them, employed or not: one query."""
-    people, managers = {}, set()
-    for pk, name, email, team_id, title, privacy, status, manager_id in (
-        Person.objects.order_by().values_list("pk", "name", "email", "team_id", "title", "privacy", "status", "manager_id")
+@dataclass
+class Roster:
+    people: dict[int, Member]
+    managers: frozenset[int]
+    facts: dict[int, budgets.PersonFacts]
+    reports_to: dict[int, int]
+
+
+def _load_people() -> Roster:
+    """People still employed (those on leave too; terminated people leave the boards), whoever has
+    someone reporting to them, employed or not, everyone's manager, and what budgets need of the
+    employed: one query."""
+    people, facts, reports_to = {}, {}, {}
+    for pk, name, email, team_id, title, privacy, status, manager_id, salary, work_percent, start in (
+        Person.objects.order_by().values_list(
+            "pk", "name", "email", "team_id", "title", "privacy", "status", "manager_id",
+            "annual_base_salary", "work_percent", "start_date",
+        )
     ):
         if manager_id is not None:
-            managers.add(manager_id)
+            reports_to[pk] = manager_id
         if status != Person.Status.TERMINATED:
             people[pk] = Member(pk, name, email, team_id, title, privacy)
-    return people, frozenset(managers)
+            facts[pk] = budgets.PersonFacts(pk, name or email, team_id, salary, work_percent or 100, start)
+    return Roster(people, frozenset(reports_to.values()), facts, reports_to)
+
+
+def reporting_line(version: DataVersion | None) -> dict[int, int]:
+    """Everyone's manager (person id -> manager id): whether a viewer is above someone. Cached under
+    the data version, and put there by the catalog when it reads the roster, so it rarely costs a query."""
+    return cached(version, "reporting-line", (), lambda: dict(
+        Person.objects.exclude(manager=None).order_by().values_list("pk", "manager_id")
+    ))
 
 
 def catalog(version: DataVersion | None = None) -> Catalog:
@@ -377,9 +461,12 @@ def catalog(version: DataVersion | None = None) -> Catalog:
     people are read only when needed (see Catalog)."""
 
     def load() -> Catalog:
-        people, managers = _load_people()
+        roster = _load_people()
         teams = {row[0]: TeamInfo(*row) for row in Team.objects.order_by().values_list("pk", "name", "parent_id")}
-        return Catalog(people, teams, managers=managers)
+        if version is not None:
+            # Read with the roster anyway: person pages find it cached (``reporting_line``).
+            cache.set(cache_key(version, "reporting-line", ()), roster.reports_to, CACHE_SECONDS)
+        return Catalog(roster.people, teams, managers=roster.managers, budget_people=roster.facts)
 
     if version is None:
         return load()
@@ -408,6 +495,10 @@ def catalog(version: DataVersion | None = None) -> Catalog:
 # under it, so an import, an identity remap or a privacy change shows at once, and an entry of an
 # older version is simply never asked for again (it expires). Values are compact (tuples, small
 # dataclasses) so that reading one costs a millisecond or two, whatever the size of the company.
+#
+# The same table holds the budget version (leaderboard/budgets.py, "The pages' cache"), read in the
+# same query: what depends on budgets (the ``budget`` metric's ranking, budgets for a period) is cached
+# under it as well, so a new policy, working week or part-time share shows on the next request.
 
 CACHE_SECONDS = 24 * 60 * 60
 VERSION_TABLE = "leaderboard_boards_version"
@@ -417,13 +508,17 @@ VERSION_TABLE = "leaderboard_boards_version"
 class DataVersion:
     rollups: int
     people: int
+    budgets: int = 0
 
 
 def data_version() -> DataVersion:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT name, value FROM {VERSION_TABLE}")
         values = dict(cursor.fetchall())
-    return DataVersion(rollups=values.get("rollups", 0), people=values.get("people", 0))
+    return DataVersion(
+        rollups=values.get("rollups", 0), people=values.get("people", 0),
+        budgets=values.get(budgets.VERSION_NAME, 0),
+    )
 
 
 def cache_key(version: DataVersion, kind: str, parts: tuple) -> str:
@@ -431,7 +526,8 @@ def cache_key(version: DataVersion, kind: str, parts: tuple) -> str:
     return f"boards:{kind}:{version.rollups}:{version.people}:{digest}"
 
 
-def cached(version: DataVersion | None, kind: str, parts: tuple, compute: Callable[[], Any]) -> Any:
+def cached(version: DataVersion | None, kind: str, parts: tuple, compute: Callable[[], Any], *,
+           seconds: int = CACHE_SECONDS) -> Any:
     """``compute()``, or what it gave before under the same data version and arguments."""
     if version is None:
         return compute()
@@ -439,8 +535,48 @@ def cached(version: DataVersion | None, kind: str, parts: tuple, compute: Callab
     found = cache.get(key)
     if found is None:
         found = compute()
+        cache.set(key, found, seconds)
+    return found
+
+
+def budget_cached(version: DataVersion | None, kind: str, parts: tuple, compute: Callable[[], Any]) -> Any:
+    """Like ``cached``, for what depends on budgets and the roster but not on usage: keyed by the
+    budget and people versions, so an import (a new rollups version) leaves it cached."""
+    if version is None:
+        return compute()
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    key = f"boards:{kind}:b{version.budgets}:{version.people}:{digest}"
+    found = cache.get(key)
+    if found is None:
+        found = compute()
         cache.set(key, found, CACHE_SECONDS)
     return found
+
+
+def budget_part(metric: Metric, version: DataVersion | None) -> int | None:
+    """What a cache key of a ranking by ``metric`` needs besides the data version."""
+    return version.budgets if metric.budgeted and version is not None else None
+
+
+# --- Budgets ------------------------------------------------------------------------------------
+
+
+def budget_book(people: dict[int, budgets.PersonFacts], *, catalog: Catalog,
+                version: DataVersion | None) -> budgets.BudgetBook:
+    """A BudgetBook for ``people`` without a query once the policies are cached (see budgets.py)."""
+    tables = budgets.policy_tables(version.budgets if version is not None else None)
+    return budgets.BudgetBook.from_tables(tables, people=people, teams=catalog.team_table)
+
+
+def period_budgets(period: Period, *, catalog: Catalog, version: DataVersion | None) -> dict[int, Decimal | None]:
+    """Everyone's budget over the period (None: no policy applies), cached under the budget and
+    people versions: arithmetic over the catalog's people, shared by every board of the period."""
+
+    def compute() -> dict[int, Decimal | None]:
+        book = budget_book(catalog.budget_people, catalog=catalog, version=version)
+        return {pk: book.budget(pk, period.start, period.end).amount for pk in book.people}
+
+    return budget_cached(version, "budgets", (period.start, period.end), compute)
 
 
 # --- Filters ------------------------------------------------------------------------------------
@@ -497,6 +633,8 @@ class Totals:
     cache_read_tokens: int | None = None
     value: Any = 0
     previous: Any = 0
+    # The budget over the period, when the metric divides by it.
+    budget: Decimal | None = None
 
 
 def _rollup(filters: BoardFilters, *, breakdown: bool):
@@ -528,7 +666,7 @@ def _aggregate(daily: bool, name: str, when: Q | None):
 
 def aggregate(
     filters: BoardFilters, *, previous: bool = True, breakdown: bool = False, everything: bool | None = None,
-    version: DataVersion | None = None,
+    version: DataVersion | None = None, catalog: Catalog | None = None,
 ) -> dict[int, Totals]:
     """Each person's totals over the period (and the metric over the previous one), in ONE query.
 
@@ -537,7 +675,8 @@ def aggregate(
     Only the metric (and for cost, whether any usage was unpriced) is summed unless ``everything``
     (the default with ``breakdown``) asks for every total: each sum costs time on every row.
     With a data version the rows are cached (as plain tuples): the one place the boards scan a period
-    of rollups, so a page that finds them costs no scan at all."""
+    of rollups, so a page that finds them costs no scan at all. A metric's ``prepare`` runs on the
+    totals afterwards (with the ``catalog``), never on what is cached."""
     period, metric = filters.period, filters.metric
     everything = breakdown if everything is None else everything
     names = list(TOTALS) if everything else [metric.field, *(["unpriced"] if metric.field == "cost_usd" else [])]
@@ -564,7 +703,9 @@ def aggregate(
         totals.previous = (values[-1] or 0) if previous else 0
         found[person_id] = totals
     if metric.prepare:
-        metric.prepare(list(found.values()), filters)
+        if catalog is None:
+            raise ValueError(f"ranking by {metric.name} needs the catalog")
+        metric.prepare(list(found.values()), filters, catalog=catalog, version=version)
     return found
 
 
@@ -735,7 +876,7 @@ def rank_board(
 ) -> Ranking:
     metric = filters.metric
     teams = catalog.team_and_below(filters.team_id) if filters.team_id else None
-    totals = aggregate(filters, previous=previous, breakdown=breakdown, version=version)
+    totals = aggregate(filters, previous=previous, breakdown=breakdown, version=version, catalog=catalog)
     # Who counts (the filters) and, of them, who is listed (not hidden, unless it is me).
     counted = [t for pk, t in totals.items() if pk in catalog.people and _passes(catalog.people[pk], filters, teams)]
     listed = [
@@ -748,7 +889,12 @@ def rank_board(
         for rank, pk, value in competition_ranks((t.person_id, t.value) for t in listed)
     ]
     # Hidden people still count in the company's total.
-    company_total = sum((t.value for t in counted), start=Decimal(0) if metric.field == "cost_usd" else 0)
+    if metric.budgeted:
+        with_budget = [t for t in counted if t.budget]
+        company_total = _share(sum((t.cost_usd for t in with_budget), Decimal(0)),
+                               sum((t.budget for t in with_budget), Decimal(0)))
+    else:
+        company_total = sum((t.value for t in counted), start=Decimal(0) if metric.field == "cost_usd" else 0)
     return Ranking(
         ranked=ranked, leader=ranked[0][2] if ranked else 0, company_total=company_total, compared=bool(before),
         anonymous={} if reveal else anonymous_numbers(catalog.people.values(), filters.period),
@@ -788,7 +934,7 @@ def leaderboard(
 
     cacheable = version is not None and not (reveal or breakdown)
     parts = (filters.period.start, filters.period.end, filters.period.key, metric.name, filters.vendor, filters.model,
-             filters.team_id, filters.title, previous, hidden_me)
+             filters.team_id, filters.title, previous, hidden_me, budget_part(metric, version))
     ranking = cached(version if cacheable else None, "ranking", parts, rank)
     ranked = ranking.ranked
     count = len(ranked)
@@ -976,10 +1122,20 @@ class Freshness:
         return f"{vendor_label(self.vendor)} data until {self.last_day:%b} {self.last_day.day} (UTC)"
 
 
-def freshness() -> list[Freshness]:
+# An import that changes the rollups moves the data version, and with it this; one that matched
+# nobody does not, so what is cached also expires soon.
+FRESHNESS_SECONDS = 2 * 60
+
+
+def freshness(version: DataVersion | None = None) -> list[Freshness]:
     """Per vendor, the last day a successful import covered: a late export, not a lazy colleague.
 
-    One query: exports are grouped by their vendor list (few distinct values), split in Python."""
+    One query: exports are grouped by their vendor list (few distinct values), split in Python. With
+    a data version, cached for a couple of minutes: every page shows it."""
+    return cached(version, "freshness", (), _freshness, seconds=FRESHNESS_SECONDS)
+
+
+def _freshness() -> list[Freshness]:
     latest: dict[str, date] = {}
     rows = (
         UsageExport.objects.filter(status=UsageExport.Status.SUCCEEDED, last_day__isnull=False)
@@ -1061,15 +1217,30 @@ def team_board(
     company), hidden and anonymous people included: a team total reveals no one. The same for every
     viewer, so cached whole with a data version."""
     parts = (filters.period.start, filters.period.end, filters.period.key, filters.metric.name, filters.vendor,
-             filters.model, filters.team_id, filters.title, sort)
+             filters.model, filters.team_id, filters.title, sort, budget_part(filters.metric, version))
     return cached(version, "teams", parts, lambda: _team_board(filters, catalog=catalog, sort=sort, version=version))
+
+
+def _team_shares(people: list[int], totals: dict[int, Totals], amounts: dict[int, Decimal | None]) -> tuple:
+    """A team by share of budget: (the team's spend over its budget, the same for its active members,
+    the median member's share), over the members who have a budget."""
+    budgeted = [pk for pk in people if amounts.get(pk)]
+    spend = {pk: totals[pk].cost_usd if pk in totals else Decimal(0) for pk in budgeted}
+    active = [pk for pk in budgeted if pk in totals and totals[pk].active_days]
+
+    def share(pks: list[int]) -> float:
+        return _share(sum((spend[pk] for pk in pks), Decimal(0)), sum((amounts[pk] for pk in pks), Decimal(0)))
+
+    shares = [_share(spend[pk], amounts[pk]) for pk in budgeted]
+    return share(budgeted), share(active), statistics.median(shares) if shares else 0.0
 
 
 def _team_board(filters: BoardFilters, *, catalog: Catalog, sort: str, version: DataVersion | None) -> TeamBoard:
     metric = filters.metric
-    money_like = metric.field == "cost_usd"
+    money_like = metric.field == "cost_usd" and not metric.budgeted
     # Active days too: "per active member" and the active share need them.
-    totals = aggregate(filters, previous=False, everything=True, version=version)
+    totals = aggregate(filters, previous=False, everything=True, version=version, catalog=catalog)
+    amounts = period_budgets(filters.period, catalog=catalog, version=version) if metric.budgeted else {}
     members: dict[int, list[int]] = defaultdict(list)
     for member in catalog.people.values():
         if member.team_id in catalog.teams:
@@ -1077,14 +1248,18 @@ def _team_board(filters: BoardFilters, *, catalog: Catalog, sort: str, version: 
     zero = Decimal(0) if money_like else 0
     rows = []
     for team_id, people in members.items():
-        values = [totals[pk].value if pk in totals else zero for pk in people]
         active = sum(1 for pk in people if pk in totals and totals[pk].active_days)
-        total = sum(values, start=zero)
+        if metric.budgeted:
+            total, per_active, median = _team_shares(people, totals, amounts)
+        else:
+            values = [totals[pk].value if pk in totals else zero for pk in people]
+            total = sum(values, start=zero)
+            per_active = _per(total, active, money_like=money_like)
+            median = statistics.median(values) if values else zero
         rows.append(TeamRow(
             rank=0, team_id=team_id, name=catalog.teams[team_id].name, path=catalog.team_path(team_id),
-            members=len(people), active_members=active, total=total,
-            per_active=_per(total, active, money_like=money_like),
-            median=statistics.median(values) if values else zero, share=0.0, format=metric.format,
+            members=len(people), active_members=active, total=total, per_active=per_active,
+            median=median, share=0.0, format=metric.format,
         ))
     sort = sort if sort in TEAM_SORTS else "total"
     rows.sort(key=lambda row: (-getattr(row, sort), row.name.lower()))
@@ -1096,7 +1271,10 @@ def _team_board(filters: BoardFilters, *, catalog: Catalog, sort: str, version: 
             rank, last = position, value
         row.rank = rank
         row.share = float(value / best) if best else 0.0
-    company = sum((t.value for pk, t in totals.items() if pk in catalog.people), start=zero)
+    if metric.budgeted:
+        company = _team_shares(list(catalog.people), totals, amounts)[0]
+    else:
+        company = sum((t.value for pk, t in totals.items() if pk in catalog.people), start=zero)
     return TeamBoard(
         filters=filters, sort=sort, rows=rows, company_total=company, company_total_display=metric.format(company),
         people=len(catalog.people),
@@ -1116,6 +1294,15 @@ class TeamSummary:
 
 def team_trend(filters: BoardFilters, team_ids: set[int]) -> tuple[list[tuple[date, date]], dict[str, list]]:
     """A team's (and its sub-teams') daily metric by vendor over the period: one grouped query."""
+    spans, stacks, _ = team_trend_and_spend(filters, team_ids)
+    return spans, stacks
+
+
+def team_trend_and_spend(
+    filters: BoardFilters, team_ids: set[int]
+) -> tuple[list[tuple[date, date]], dict[str, list], Decimal]:
+    """``team_trend``, and what the team's members on the roster spent in the period (what the team's
+    budget is compared with), from the same grouped query."""
     field = filters.metric.daily_field
     rows = DailyUsage.objects.filter(
         person__team_id__in=team_ids, day__gte=filters.period.start, day__lte=filters.period.end
@@ -1125,10 +1312,70 @@ def team_trend(filters: BoardFilters, team_ids: set[int]) -> tuple[list[tuple[da
     if filters.model:
         rows = rows.filter(model=filters.model)
     by_vendor: dict[str, dict[date, Any]] = defaultdict(dict)
-    for day, vendor, value in rows.order_by().values_list("day", "vendor").annotate(value=Sum(field)):
+    spend = Decimal(0)
+    employed = ~Q(person__status=Person.Status.TERMINATED)
+    for day, vendor, value, cost in (
+        rows.order_by().values_list("day", "vendor").annotate(value=Sum(field), cost=Sum("cost_usd", filter=employed))
+    ):
         by_vendor[vendor][day] = value or 0
+        spend += cost or 0
     spans = buckets(filters.period)
-    return spans, {vendor: series(values, spans) for vendor, values in sorted(by_vendor.items())}
+    return spans, {vendor: series(values, spans) for vendor, values in sorted(by_vendor.items())}, spend
+
+
+@dataclass(frozen=True)
+class BudgetUse:
+    """A budget over a period and the spend against it, as a page shows them."""
+
+    budget: Decimal | None
+    spend: Decimal
+    derivation: str = ""
+    forecast: str = ""
+    people: int = 0  # how many budgets the total adds up (a team's)
+    without_budget: int = 0  # members no policy gives a budget
+
+    @property
+    def share(self) -> float | None:
+        return float(self.spend / self.budget) if self.budget else None
+
+    @property
+    def budget_display(self) -> str:
+        return money(self.budget) if self.budget is not None else "none"
+
+    @property
+    def spend_display(self) -> str:
+        return money(self.spend)
+
+    @property
+    def share_display(self) -> str:
+        return percent(self.share)
+
+    @property
+    def bar_percent(self) -> str:
+        """The bar's width: the share used, full when over budget (a sliver for any spend at all)."""
+        share = self.share or 0
+        return f"{min(100.0, max(share * 100, 0.5 if share else 0)):.1f}"
+
+    @property
+    def over(self) -> bool:
+        return bool(self.budget) and self.spend > self.budget
+
+
+def team_budget(period: Period, team_ids: set[int], *, spend: Decimal, catalog: Catalog,
+                version: DataVersion | None) -> BudgetUse:
+    """The budgets of a team's members (sub-teams included) added up over the period, against what
+    they spent (``team_trend_and_spend`` sums it). Cached under the budget and people versions."""
+
+    def compute() -> tuple[Decimal, int, int]:
+        amounts = period_budgets(period, catalog=catalog, version=version)
+        members = [pk for pk, member in catalog.people.items() if member.team_id in team_ids]
+        with_budget = [amounts[pk] for pk in members if amounts.get(pk) is not None]
+        return sum(with_budget, Decimal(0)), len(with_budget), len(members) - len(with_budget)
+
+    total, people, without = budget_cached(
+        version, "team-budget", (period.start, period.end, tuple(sorted(team_ids))), compute
+    )
+    return BudgetUse(budget=total if people else None, spend=spend, people=people, without_budget=without)
 
 
 # --- My usage and person pages ------------------------------------------------------------------
@@ -1159,6 +1406,8 @@ class UsageOverview:
     by_vendor: list[tuple[str, int, Decimal, str]]
     rank_weeks: list[tuple[date, int | None]]
     badges: list[Badge]
+    # Cost per day of the month so far (through yesterday): what this month's budget forecast reads.
+    month_costs: dict[date, Decimal] = field(default_factory=dict)
 
     @property
     def percentile(self) -> int | None:
@@ -1234,7 +1483,7 @@ def usage_overview(
         found.person = None  # Not cached: the page shows the person as they are now.
         return found
 
-    overview = cached(version, "usage", (person.pk, period.start, period.end, period.key, by, today, detail), compute)
+    overview = cached(version, "usage-2", (person.pk, period.start, period.end, period.key, by, today, detail), compute)
     overview.person = person
     return overview
 
@@ -1302,6 +1551,9 @@ def _usage_overview(
     kinds: dict[str, int] = defaultdict(int)
     vendor_totals: dict[str, list] = defaultdict(lambda: [0, Decimal(0), set()])
     used_days: dict[date, int] = defaultdict(int)
+    month_costs: dict[date, Decimal] = defaultdict(Decimal)
+    yesterday = today - timedelta(days=1)
+    month_first = yesterday.replace(day=1)
     sums = {"output": 0, "requests": 0, "cost": Decimal(0), "unpriced": 0}
     history = (
         DailyUsage.objects.filter(person=person)
@@ -1312,6 +1564,8 @@ def _usage_overview(
     for day, vendor, model, source, inp, cw, cr, out, total, requests, cost, unpriced in history:
         if total or requests:
             used_days[day] += total
+        if month_first <= day <= yesterday:
+            month_costs[day] += cost
         if not period.start <= day <= period.end:
             continue
         sums["output"] += out
@@ -1341,7 +1595,7 @@ def _usage_overview(
         output_tokens=sums["output"], requests=sums["requests"], cost_usd=sums["cost"], unpriced=sums["unpriced"],
         active_days=mine.get("c_active") or 0, rank=rank, ranked_people=ranked_people, spans=spans, stacks=stacks,
         by_vendor=by_vendor, rank_weeks=rank_weeks,
-        badges=earned_badges(person.pk, used_days, everyone=everyone, weeks=weeks),
+        badges=earned_badges(person.pk, used_days, everyone=everyone, weeks=weeks), month_costs=dict(month_costs),
     )
 
 
@@ -1386,6 +1640,36 @@ def earned_badges(person_id: int, used_days: dict[date, int], *, everyone: list[
             "climber", "Biggest climber of the week", f"Up {best} places in the week of {start:%b} {start.day}.", "▲"
         ))
     return badges
+
+
+def person_budget(person: Person, overview: UsageOverview, *, catalog: Catalog, version: DataVersion | None,
+                  today: date) -> BudgetUse:
+    """A person's budget over the overview's period, the spend against it (the cost the overview has
+    summed), how the budget was derived and this month's forecast: no query once the policies are
+    cached (the person's facts are on the row the page has loaded; the teams are the catalog's)."""
+    period = overview.period
+    book = budget_book({person.pk: budgets.PersonFacts.of(person)}, catalog=catalog, version=version)
+    budget = book.budget(person.pk, period.start, period.end)
+    yesterday = today - timedelta(days=1)
+    if yesterday.month != today.month:
+        forecast = "Too early in the month to forecast."
+    else:
+        forecast = budgets.forecast_month(book, person.pk, last_day=yesterday, daily_spend=overview.month_costs).text
+    return BudgetUse(budget=budget.amount, spend=overview.cost_usd, derivation=budget.explain(), forecast=forecast)
+
+
+def open_flags(person: Person) -> list[Flag]:
+    """The person's live flags (open, acknowledged, snoozed), newest first, in one query: the rule,
+    and how many replies to the person and answers from them each has (never the internal notes)."""
+    return list(
+        Flag.objects.filter(person=person, status__in=Flag.LIVE)
+        .select_related("rule")
+        .annotate(
+            replies=Count("notes", filter=Q(notes__kind=FlagNote.Kind.REPLY)),
+            answers=Count("notes", filter=Q(notes__kind=FlagNote.Kind.ANSWER)),
+        )
+        .order_by("-opened_on", "-pk")
+    )
 
 
 @dataclass
@@ -1442,4 +1726,9 @@ def warm_cache(*, today: date | None = None) -> list[str]:
     # What every person's own page shares: the company's weeks.
     _everyone(default, today=today, version=version)
     warmed.append(f"my usage {DEFAULT_PERIOD}")
+    # Budgets on every page: the policies, and everyone's budget for the default period.
+    period_budgets(default, catalog=found, version=version)
+    warmed.append("budgets")
+    freshness(version)
+    warmed.append("freshness")
     return warmed

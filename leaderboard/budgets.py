@@ -8,12 +8,16 @@ the working days of that month or year; non-working days have no budget, but spe
 Part-time people get their percentage of fixed amounts; a salary already reflects part-time work.
 
 Everything here works on many people at once: ``BudgetBook.load`` reads people, teams, policies and
-the calendar in four queries, then budgets are arithmetic.
+the calendar in four queries, then budgets are arithmetic. The pages (boards, my usage, person and team
+pages) need none of those four: ``BudgetBook.from_tables`` takes the policies and the working week from
+the cache (``policy_tables``, under a budget version every write to them moves) and people and teams
+from what the page has already read.
 """
 
 from __future__ import annotations
 
 import calendar
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,8 +25,9 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
-from django.db import transaction
-from django.db.models import Q, Sum
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Q, Subquery, Sum
 from django.utils import timezone
 
 from accounts.models import Person, Team
@@ -57,7 +62,11 @@ class Calendar:
 
     @classmethod
     def from_settings(cls, settings: OrgSettings) -> Calendar:
-        return cls(frozenset(int(d) for d in settings.working_weekdays) or frozenset({1, 2, 3, 4, 5}))
+        return cls.from_weekdays(settings.working_weekdays)
+
+    @classmethod
+    def from_weekdays(cls, weekdays: Iterable[int] | None) -> Calendar:
+        return cls(frozenset(int(d) for d in weekdays or ()) or frozenset({1, 2, 3, 4, 5}))
 
     def is_working(self, day: date) -> bool:
         return day.isoweekday() in self.weekdays
@@ -129,6 +138,12 @@ class PersonFacts:
     salary: Decimal | None
     work_percent: int
     start_date: date | None
+
+    @classmethod
+    def of(cls, person: Person) -> PersonFacts:
+        """What a budget needs of a person already loaded (the viewer, the person a page is about)."""
+        return cls(person.pk, person.name or person.email, person.team_id, person.annual_base_salary,
+                   person.work_percent or 100, person.start_date)
 
 
 @dataclass
@@ -223,6 +238,21 @@ class BudgetBook:
         policies = [Policy.from_row(row, team_names, person_names) for row in policy_rows]
         calendar = Calendar.from_settings(settings or OrgSettings.load())
         return cls(calendar=calendar, people=people, parents=parents, policies=policies)
+
+    @classmethod
+    def from_tables(cls, tables: PolicyTables, *, people: dict[int, PersonFacts],
+                    teams: dict[int, tuple[str, int | None]]) -> BudgetBook:
+        """A book without a query: policies and the working week from ``policy_tables``, the people
+        and the teams (id -> (name, parent id)) from what the caller has already read."""
+        team_names = {pk: name for pk, (name, _) in teams.items()}
+        person_names = {pk: facts.name for pk, facts in people.items()}
+        policies = [
+            Policy.from_row(BudgetPolicy(**dict(zip(POLICY_COLUMNS, row, strict=True))), team_names, person_names)
+            for row in tables.rows
+            if row[POLICY_COLUMNS.index("scope")] != Scope.PERSON or row[POLICY_COLUMNS.index("person_id")] in people
+        ]
+        return cls(calendar=Calendar.from_weekdays(tables.weekdays), people=people,
+                   parents={pk: parent for pk, (_, parent) in teams.items()}, policies=policies)
 
     def with_policy(self, policy: Policy) -> BudgetBook:
         """The same book with one more (unsaved) policy: what a preview compares against."""
@@ -547,6 +577,7 @@ def delete_future_policy(*, policy: BudgetPolicy, today: date | None = None) -> 
 def set_work_percent(*, person: Person, percent: int) -> None:
     with transaction.atomic():
         Person.objects.filter(pk=person.pk).update(work_percent=percent)
+        bump_version()  # An update() sends no signal.
 
 
 def update_org_settings(*, working_weekdays: list[int], grace_days: int, max_data_lag_days: int) -> OrgSettings:
@@ -557,3 +588,87 @@ def update_org_settings(*, working_weekdays: list[int], grace_days: int, max_dat
         settings.max_data_lag_days = max_data_lag_days
         settings.save()
         return settings
+
+
+# --- The pages' cache ---------------------------------------------------------------------------
+#
+# Budgets depend on the policies, the working week and a few facts of each person (salary, working
+# time, start date, team). The pages cache what they derive from them under a budget version: a
+# random number in the boards' version table (leaderboard/boards.py, "Cache"; the boards read it with
+# their data version, so knowing it costs no query). Every write to a policy or to the organisation
+# settings moves it (signals, leaderboard/apps.py), and so does every save of a person that may change
+# their budget, and ``set_work_percent``. It is written in the writer's own transaction: a reader sees
+# the new version exactly when it sees the new rows, and a rollback takes both back.
+
+VERSION_TABLE = "leaderboard_boards_version"
+VERSION_NAME = "budgets"
+# Person fields a budget reads. The team too, but a new person or a team change already moves the
+# boards' people version (database triggers), which budgets cached for the pages are keyed by as well.
+PERSON_FIELDS = frozenset({"annual_base_salary", "work_percent", "start_date"})
+POLICY_COLUMNS = ("id", "scope", "team_id", "person_id", "kind", "amount_usd", "salary_percent", "effective_from")
+TABLES_CACHE_SECONDS = 7 * 24 * 60 * 60
+
+
+def bump_version() -> None:
+    """A new budget version (random, so it never meets an entry cached under an old one)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {VERSION_TABLE} (name, value) VALUES (%s, %s) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            [VERSION_NAME, secrets.randbits(62)],
+        )
+
+
+def current_version() -> int:
+    """The budget version, for a caller without the boards' data version at hand."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT value FROM {VERSION_TABLE} WHERE name = %s", [VERSION_NAME])
+        row = cursor.fetchone()
+    return row[0] if row else 0
+
+
+def policies_changed(sender, **kwargs) -> None:
+    """post_save / post_delete of BudgetPolicy and OrgSettings."""
+    bump_version()
+
+
+def person_saved(sender, instance, update_fields=None, **kwargs) -> None:
+    """post_save of Person: a save that may touch what their budget reads (a login, which saves only
+    ``last_login``, or a roster change of title does not)."""
+    if update_fields is None or PERSON_FIELDS & set(update_fields):
+        bump_version()
+
+
+@dataclass(frozen=True)
+class PolicyTables:
+    """Every policy (as plain tuples of POLICY_COLUMNS) and the working week: all a book needs
+    besides people and teams, small enough to cache whole."""
+
+    rows: tuple[tuple, ...]
+    weekdays: tuple[int, ...]
+
+
+def _load_tables() -> PolicyTables:
+    """One query: the policies, the working week riding along as a subquery (a second query only
+    when there is no policy at all)."""
+    week = OrgSettings.objects.filter(pk=1).values("working_weekdays")[:1]
+    rows = list(
+        BudgetPolicy.objects.order_by().annotate(week=Subquery(week)).values_list(*POLICY_COLUMNS, "week")
+    )
+    if rows:
+        weekdays = rows[0][-1]
+    else:
+        weekdays = OrgSettings.objects.filter(pk=1).values_list("working_weekdays", flat=True).first()
+    return PolicyTables(tuple(tuple(row[:-1]) for row in rows), tuple(weekdays or ()))
+
+
+def policy_tables(version: int | None) -> PolicyTables:
+    """The policies and the working week, from the cache under the budget version (``None``: read now)."""
+    if version is None:
+        return _load_tables()
+    key = f"budgets:tables:{version}"
+    found = cache.get(key)
+    if found is None:
+        found = _load_tables()
+        cache.set(key, found, TABLES_CACHE_SECONDS)
+    return found

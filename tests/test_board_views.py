@@ -217,9 +217,9 @@ def test_it_says_so_when_nobody_or_not_me_has_usage(cast, login):
     assert "You have no total tokens yesterday, so you are not ranked." in body
 
 
-def test_it_falls_back_for_a_budget_metric_and_explains_a_bad_range(week_of_usage, login):
+def test_it_falls_back_for_an_unknown_metric_and_explains_a_bad_range(week_of_usage, login):
     client = login(week_of_usage.erin)
-    response = client.get(reverse("board"), {"metric": "budget", "period": "7d"})
+    response = client.get(reverse("board"), {"metric": "nonsense", "period": "7d"})
     assert response.status_code == 200 and board_rows(response)[0] == "Otto Outsider"
     bad = client.get(reverse("board"), {"period": "custom", "start": "2026-10-30", "end": "2026-10-01"})
     assert bad.status_code == 200 and "The range ends before it starts." in text(bad)

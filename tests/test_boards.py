@@ -407,11 +407,11 @@ def test_it_reads_the_filters_from_the_query_string(cast):
                                       "team": str(cast.platform.pk), "title": "Engineer"}
 
 
-def test_it_falls_back_to_defaults_for_nonsense_and_for_metrics_still_to_come(cast):
-    budget = form({"metric": "budget", "period": "fortnight", "vendor": "<script>", "team": "999", "page": "x"})
-    filters = budget.filters()
+def test_it_falls_back_to_defaults_for_nonsense_and_for_metrics_that_do_not_exist(cast):
+    nonsense = form({"metric": "karma", "period": "fortnight", "vendor": "<script>", "team": "999", "page": "x"})
+    filters = nonsense.filters()
     assert (filters.metric.name, filters.period.key, filters.vendor, filters.team_id) == ("tokens", "30d", "", None)
-    assert not budget.errors.get("metric") and budget.page_number == 1
+    assert not nonsense.errors.get("metric") and nonsense.page_number == 1
     assert filters.query_params() == {}
     # A vendor nothing was imported from yet is still a vendor (a shared link may be early).
     assert form({"vendor": "mistral"}).filters().vendor == "mistral"

@@ -74,7 +74,7 @@ def _catalog(request) -> tuple[boards.DataVersion, boards.Catalog]:
 def board(request):
     today = boards.utc_today()
     version, catalog = _catalog(request)
-    fresh = boards.freshness()
+    fresh = boards.freshness(version)
     form = _filter_form(request, catalog, fresh, today)
     filters = form.filters()
     result = boards.leaderboard(filters, viewer=request.user, catalog=catalog, page=form.page_number, version=version)
@@ -119,8 +119,8 @@ def board_models(request):
 def board_csv(request):
     """The whole board (every page) with the same filters, as the viewer sees it."""
     today = boards.utc_today()
-    _, catalog = _catalog(request)
-    form = _filter_form(request, catalog, boards.freshness(), today)
+    version, catalog = _catalog(request)
+    form = _filter_form(request, catalog, boards.freshness(version), today)
     filters = form.filters()
     result = boards.leaderboard(
         filters, viewer=request.user, catalog=catalog, breakdown=True, sparklines=False, previous=False
@@ -139,7 +139,7 @@ def board_csv(request):
 def teams(request):
     today = boards.utc_today()
     version, catalog = _catalog(request)
-    fresh = boards.freshness()
+    fresh = boards.freshness(version)
     form = _filter_form(request, catalog, fresh, today)
     filters = form.filters()
     result = boards.team_board(filters, catalog=catalog, sort=form.sort_value, version=version)
@@ -161,7 +161,7 @@ def team(request, pk):
     version, catalog = _catalog(request)
     if pk not in catalog.teams:
         raise Http404
-    fresh = boards.freshness()
+    fresh = boards.freshness(version)
     form = _filter_form(request, catalog, fresh, today)
     filters = form.filters(team_id=pk)
     # No sparklines here: the team's own chart above the table shows its days.
@@ -172,12 +172,14 @@ def team(request, pk):
     info = catalog.teams[pk]
     parts = (filters.period.start, filters.period.end, filters.metric.name, filters.vendor, filters.model,
              tuple(sorted(team_ids)))
-    trend = charts.team_trend_chart(
-        info.name, filters, *boards.cached(version, "team-trend", parts, lambda: boards.team_trend(filters, team_ids))
-    )
+    spans, stacks, spend = boards.cached(version, "team-trend-2", parts,
+                                        lambda: boards.team_trend_and_spend(filters, team_ids))
+    trend = charts.team_trend_chart(info.name, filters, spans, stacks)
+    # The members' budgets added up, against what they spent (the trend's query summed it).
+    budget = boards.team_budget(filters.period, team_ids, spend=spend, catalog=catalog, version=version)
     params = {k: v for k, v in filters.query_params().items() if k != "team"}
     context = {
-        "form": form, "filters": filters, "board": result, "freshness": fresh, "team": info,
+        "form": form, "filters": filters, "board": result, "freshness": fresh, "team": info, "budget": budget,
         "team_path": catalog.team_path(pk), "members": catalog.team_size(team_ids), "trend": trend,
         "sub_teams": sorted((t for t in catalog.teams.values() if t.parent_id == pk), key=lambda t: t.name.lower()),
         "pagination": _pagination(result, lambda n: _url("team", {**params, **({"page": n} if n > 1 else {})}, pk)),
@@ -190,27 +192,27 @@ def team(request, pk):
 # --- My usage and person pages ------------------------------------------------------------------
 
 
-def _get_person_for_user(request, pk) -> tuple[Person, bool]:
+def _get_person_for_user(request, pk, version: boards.DataVersion) -> tuple[Person, bool]:
     """The person, and whether the viewer may see their whole page (themself, anyone above them in
     the reporting line, an admin). Anyone else sees a named colleague's board numbers only; an
     anonymous, hidden or departed colleague is a 404, for the page and every fragment of it."""
     person = get_object_or_404(Person.objects.select_related("team"), pk=pk)
     viewer = request.user
-    if viewer.pk == person.pk or viewer.is_staff or _is_above(viewer, person):
+    if viewer.pk == person.pk or viewer.is_staff or _is_above(viewer, person, version):
         return person, True
     if person.privacy == Person.Privacy.NAMED and person.status != Person.Status.TERMINATED:
         return person, False
     raise Http404
 
 
-def _is_above(viewer: Person, person: Person) -> bool:
+def _is_above(viewer: Person, person: Person, version: boards.DataVersion) -> bool:
     """Whether the viewer is above the person in the reporting line (what Person.can_see_person
-    decides), in at most one query however deep the line: walk up from the person."""
+    decides), in at most one query however deep the line (none once cached): walk up from the person."""
     if person.manager_id is None:
         return False
     if person.manager_id == viewer.pk:
         return True
-    managers = dict(Person.objects.exclude(manager=None).values_list("pk", "manager_id"))
+    managers = boards.reporting_line(version)
     seen, manager_id = {person.pk}, person.manager_id
     while manager_id and manager_id not in seen:
         if manager_id == viewer.pk:
@@ -220,9 +222,10 @@ def _is_above(viewer: Person, person: Person) -> bool:
     return False
 
 
-def _usage_context(request, person: Person, *, full: bool, name: str, args=()) -> dict:
+def _usage_context(request, person: Person, *, full: bool, name: str, args=(),
+                   loaded: tuple[boards.DataVersion, boards.Catalog] | None = None) -> dict:
     today = boards.utc_today()
-    version, _ = _catalog(request)
+    version, catalog = loaded or _catalog(request)
     form = UsageForm(request.GET, today=today)
     period = form.get_period()
     overview = boards.usage_overview(person, period, by=form.by_value, today=today, detail=full, version=version)
@@ -244,18 +247,23 @@ def _usage_context(request, person: Person, *, full: bool, name: str, args=()) -
         "canonical": link(overview.by),
         "rank_chart": rank_chart,
         "daily_chart": daily_chart,
+        # Only the whole page shows a budget: the person, their managers, admins.
+        "budget": boards.person_budget(person, overview, catalog=catalog, version=version, today=today) if full else None,
     }
 
 
 def me(request):
-    context = _usage_context(request, request.user, full=True, name="me")
+    loaded = _catalog(request)
+    context = _usage_context(request, request.user, full=True, name="me", loaded=loaded)
     if not _partial(request):
         context.update({
             "identities": boards.linked_identities(request.user),
             "uploads": boards.my_uploads(request.user),
             "upload_form": CcusageUploadForm(),
             "ccusage_command": CCUSAGE_COMMAND,
-            "freshness": boards.freshness(),
+            "freshness": boards.freshness(loaded[0]),
+            # Mine to read and answer (each links to its page); never anyone else's.
+            "flags": boards.open_flags(request.user),
         })
     return _render(request, "leaderboard/me.html", "usage", context, canonical=context["canonical"])
 
@@ -283,10 +291,13 @@ def me_ccusage(request):
 
 
 def person(request, pk):
-    subject, full = _get_person_for_user(request, pk)
-    context = _usage_context(request, subject, full=full, name="person", args=(subject.pk,))
+    loaded = _catalog(request)
+    subject, full = _get_person_for_user(request, pk, loaded[0])
+    context = _usage_context(request, subject, full=full, name="person", args=(subject.pk,), loaded=loaded)
     if full and not _partial(request):
         context["identities"] = boards.linked_identities(subject)
+        # The person's own flags, to answer; for their managers and admins, the flags they review.
+        context["flags"] = boards.open_flags(subject)
     return _render(request, "leaderboard/person.html", "usage", context, canonical=context["canonical"])
 
 

@@ -1,0 +1,415 @@
+"""Budgets and flags on the employee-facing pages: the board's "share of budget used" metric, the
+budget on my usage, person and team pages, my own flags on my usage, a person's flags on their page,
+what colleagues do not see, query counts, and the cache following a policy change.
+
+The cast's budgets, unless a test sets others: the fresh install's organisation default of $100 per
+working day, so over the last 7 days (five working days, whatever today is) $500 each."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.urls import reverse
+
+from accounts.models import Person
+from leaderboard import boards, budgets, review, rollups
+from leaderboard.models import BudgetPolicy, Flag
+from tests.test_board_views import HTMX, MAX_QUERIES, board_rows, text
+from tests.test_board_views import big_company as big_company  # noqa: F401 - a fixture
+from tests.test_boards import TODAY, board_for, save, standard_week, usage, week
+from tests.test_review_views import make_flag
+
+WEEK = {"period": "7d"}
+
+
+@pytest.fixture(autouse=True)
+def private_cache(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "budget"}}
+    cache.clear()
+
+
+@pytest.fixture
+def week_of_usage(cast):
+    """Last 7 days' cost: Lee $5 · Erin $3 · Otto $2 · Sam $1 · Maria $0.50; Ada nothing."""
+    standard_week(cast)
+    return cast
+
+
+def shares(board) -> list[tuple[int, str, str]]:
+    return [(row.rank, row.name, row.value_display) for row in board.rows]
+
+
+def org_policy(amount: str, days_ago: int = 30) -> BudgetPolicy:
+    return budgets.create_policy(scope="org", kind="day", amount_usd=Decimal(amount),
+                                 effective_from=TODAY - timedelta(days=days_ago))
+
+
+# --- The board's metric ---------------------------------------------------------------------------
+
+
+def test_it_ranks_people_by_the_share_of_their_budget_they_used(week_of_usage):
+    cast = week_of_usage
+    board = board_for(cast.erin, week("budget"))
+    assert shares(board) == [
+        (1, "Lee Report", "1%"), (2, "Erin Employee", "0.6%"), (3, "Otto Outsider", "0.4%"),
+        (4, "Sam Lead", "0.2%"), (5, "Maria Manager", "0.1%"),
+    ]
+    # The bar is the share of the leader's, like every metric's.
+    assert [round(row.share, 2) for row in board.rows] == [1.0, 0.6, 0.4, 0.2, 0.1]
+    # Rank change compares with the share of the previous period's budget: Erin led it ($4 of $500).
+    assert board.rows[1].change == -1
+
+
+def test_it_ranks_by_budget_not_by_cost(week_of_usage):
+    cast = week_of_usage
+    # Lee's team gets ten times the default: $5 of $5,000 is 0.1%.
+    budgets.create_policy(scope="team", kind="day", amount_usd=Decimal(1000), team=cast.platform,
+                          effective_from=TODAY - timedelta(days=60))
+    names = [name for _, name, _ in shares(board_for(cast.erin, week("budget")))]
+    assert names == ["Erin Employee", "Otto Outsider", "Maria Manager", "Lee Report", "Sam Lead"]
+
+
+def test_it_leaves_people_without_a_budget_off_the_ranking(week_of_usage):
+    cast = week_of_usage
+    BudgetPolicy.objects.filter(scope=BudgetPolicy.Scope.ORG).delete()
+    budgets.create_policy(scope="team", kind="day", amount_usd=Decimal(100), team=cast.platform,
+                          effective_from=TODAY - timedelta(days=60))
+    board = board_for(cast.erin, week("budget"))
+    assert shares(board) == [(1, "Lee Report", "1%"), (2, "Sam Lead", "0.2%")]
+    # I have spend but no budget: not ranked, and told why.
+    assert board.me is None and board.me_unranked
+    # Nobody starts with a budget before their first day.
+    Person.objects.filter(pk=cast.lee.pk).update(start_date=TODAY + timedelta(days=3))
+    budgets.bump_version()
+    assert [name for _, name, _ in shares(board_for(cast.erin, week("budget")))] == ["Sam Lead"]
+
+
+def test_it_shows_the_budget_board_as_a_page_with_percentages(week_of_usage, login):
+    client = login(week_of_usage.erin)
+    response = client.get(reverse("board"), {**WEEK, "metric": "budget"})
+    body = text(response)
+    assert board_rows(response) == ["Lee Report", "Erin Employee", "Otto Outsider", "Sam Lead", "Maria Manager"]
+    assert "ranked by share of budget used" in body and ">0.6%<" in body
+    assert 'value="budget" selected' in body
+    unranked = text(login(week_of_usage.ada).get(reverse("board"), {**WEEK, "metric": "budget"}))
+    assert "You have no budget or no spend in the last 7 days, so you are not ranked." in unranked
+
+
+def test_it_ranks_teams_by_their_members_share_of_budget(week_of_usage, login):
+    body = text(login(week_of_usage.erin).get(reverse("teams"), {**WEEK, "metric": "budget"}))
+    # Platform $6 of $1,000 · Sales $2 of $500 · Engineering's own members $3.50 of $1,000.
+    assert body.index(">Platform<") < body.index(">Sales<") < body.index(">Engineering<")
+    assert ">0.6%<" in body and ">0.35%<" in body
+    # The company: $11.50 of six people's $3,000.
+    assert "0.38% of the company's budget used" in body
+
+
+def test_it_gives_the_same_ranking_on_the_command_line_and_in_the_csv(week_of_usage, login):
+    out = io.StringIO()
+    start, end = (TODAY - timedelta(days=6)).isoformat(), TODAY.isoformat()
+    call_command("leaderboard", "--start", start, "--end", end, "--metric", "budget", "--format", "json", stdout=out)
+    command = [row["email"] for row in json.loads(out.getvalue())]
+    assert command == ["lee@example.com", "erin@example.com", "otto@example.com", "sam@example.com",
+                       "maria@example.com"]
+    params = {"period": "custom", "start": start, "end": end, "metric": "budget"}
+    page = csv.DictReader(io.StringIO(text(login(week_of_usage.ada).get(reverse("board_csv"), params))))
+    assert [row["email"] for row in page] == command
+
+
+# --- My usage, person and team pages ----------------------------------------------------------------
+
+
+def test_it_shows_my_budget_spend_share_derivation_and_forecast_on_my_usage(week_of_usage, login):
+    body = text(login(week_of_usage.erin).get(reverse("me"), WEEK))
+    assert "My budget" in body
+    assert "<dd>$500.00</dd>" in body and "<dd>$3.00</dd>" in body and "<dd>0.6%</dd>" in body
+    assert "$100.00 per working day (organisation default, from 2000-01-01), 5 working days = $500.00." in body
+    assert "this month" in body and ("At this pace:" in body or "Too early in the month" in body
+                                     or "On track to exceed" in body)
+    # The budget follows the period: it is part of the section htmx swaps.
+    partial = text(login(week_of_usage.erin).get(reverse("me"), {"period": "yesterday"}, **HTMX))
+    assert "My budget" in partial and "<dd>$3.00</dd>" not in partial
+
+
+def test_it_says_on_which_day_this_months_budget_was_exceeded(cast, login):
+    if TODAY.day == 1:
+        pytest.skip("on the first of a month there is nothing to forecast yet")
+    # $100,000 on the first of the month: far above a month of $100 per working day.
+    save([usage(cast.erin, TODAY.day - 1, tokens=1000, cost="100000")])
+    body = text(login(cast.erin).get(reverse("me"), {"period": "month"}))
+    assert "Exceeded this month" in body and "on the 1st." in body
+    # A colleague sees no forecast: Erin is not in Otto's reporting line.
+    assert "Exceeded this month" not in text(login(cast.otto).get(reverse("person", args=[cast.erin.pk])))
+
+
+def test_it_adds_up_the_team_budget_on_the_team_page(week_of_usage, login):
+    cast = week_of_usage
+    body = text(login(cast.otto).get(reverse("team", args=[cast.engineering.pk]), WEEK))
+    # Maria, Erin, Sam and Lee (Platform is a sub-team): $2,000; they spent $9.50.
+    assert "<dd>$2,000</dd>" in body and "<dd>$9.50</dd>" in body and "<dd>0.47%</dd>" in body
+    assert "The budgets of 4 people (sub-teams included)" in body
+    platform = text(login(cast.otto).get(reverse("team", args=[cast.platform.pk]), WEEK))
+    assert "<dd>$1,000</dd>" in platform and "<dd>$6.00</dd>" in platform and "<dd>0.6%</dd>" in platform
+
+
+def test_a_manager_sees_their_reports_budget_and_flags(week_of_usage, login):
+    cast = week_of_usage
+    flag = make_flag(cast.lee, kind="inactive")
+    resolved = make_flag(cast.lee, kind="drop", status="resolved")
+    # Maria is above Lee (through Sam): the whole page.
+    page = text(login(cast.maria).get(reverse("person", args=[cast.lee.pk]), WEEK))
+    assert 'id="budget-heading">Budget<' in page and "<dd>$500.00</dd>" in page and "<dd>1%</dd>" in page
+    assert reverse("flag", args=[flag.pk]) in page and "Review this flag" in page
+    assert reverse("flag", args=[resolved.pk]) not in page
+    # The link leads to the flag in her review queue.
+    assert "Act on it" in text(login(cast.maria).get(reverse("flag", args=[flag.pk])))
+    # An admin too.
+    assert reverse("flag", args=[flag.pk]) in text(login(cast.ada).get(reverse("person", args=[cast.lee.pk])))
+
+
+def test_a_colleague_sees_neither_budget_nor_flags(week_of_usage, login):
+    cast = week_of_usage
+    flag = make_flag(cast.otto)
+    for viewer in (cast.erin, cast.lee):
+        client = login(viewer)
+        for response in (client.get(reverse("person", args=[cast.otto.pk]), WEEK),
+                         client.get(reverse("person", args=[cast.otto.pk]), WEEK, **HTMX)):
+            body = text(response)
+            assert response.status_code == 200 and "Otto Outsider" in body
+            assert "budget-use" not in body and "Budget" not in body and "$500" not in body
+            assert reverse("flag", args=[flag.pk]) not in body and "flags-heading" not in body
+            assert "used 1.2% of the budget" not in body
+
+
+def test_my_own_person_page_has_my_budget_and_my_flags_to_answer(week_of_usage, login):
+    cast = week_of_usage
+    flag = make_flag(cast.erin)
+    body = text(login(cast.erin).get(reverse("person", args=[cast.erin.pk]), WEEK))
+    assert "My budget" in body and "<dd>$500.00</dd>" in body
+    assert reverse("flag", args=[flag.pk]) in body and "Answer in your own words" in body
+
+
+def test_salary_never_shows_even_behind_a_salary_budget(week_of_usage, login):
+    cast = week_of_usage
+    Person.objects.update(annual_base_salary=Decimal("987654.32"))
+    budgets.create_policy(scope="org", kind="salary", salary_percent=Decimal(50),
+                          effective_from=TODAY - timedelta(days=90))
+    for viewer, urls in ((cast.erin, [reverse("me"), reverse("person", args=[cast.erin.pk])]),
+                         (cast.maria, [reverse("person", args=[cast.lee.pk]), reverse("team", args=[cast.engineering.pk]),
+                                       reverse("board") + "?metric=budget", reverse("teams") + "?metric=budget"])):
+        client = login(viewer)
+        for url in urls:
+            for period in ("7d", "year"):
+                body = text(client.get(url, {"period": period}))
+                assert "987654" not in body and "987,654" not in body and "988K" not in body, url
+                assert "Salary" not in body, url
+    assert "50% of annual base salary" in text(login(cast.erin).get(reverse("me"), WEEK))
+
+
+# --- My flags -------------------------------------------------------------------------------------
+
+
+def test_an_employee_sees_their_own_open_flags_with_a_link_to_answer(week_of_usage, login):
+    cast = week_of_usage
+    mine = make_flag(cast.erin, severity="high")
+    closed = make_flag(cast.erin, kind="inactive", status="dismissed")
+    theirs = make_flag(cast.sam, kind="runaway")
+    Flag.objects.filter(pk=theirs.pk).update(explanation="Sam Lead spent 40 times his budget.")
+    review.add_note(flag=mine, by=cast.maria, text="Internal: check her project")
+    review.add_note(flag=mine, by=cast.maria, text="Reply: how can I help?", to_employee=True)
+    body = text(login(cast.erin).get(reverse("me")))
+    assert "My flags" in body and "Underuse of budget" in body and "High severity" in body
+    assert "Erin Employee used 1.2% of the budget." in body and f"{TODAY:%b} {TODAY.day}, {TODAY.year}" in body
+    assert reverse("flag", args=[mine.pk]) in body and "Answer in your own words" in body and "1 reply to you" in body
+    # Not a closed flag, not anyone else's, never an internal note.
+    assert reverse("flag", args=[closed.pk]) not in body
+    assert reverse("flag", args=[theirs.pk]) not in body and "Sam Lead spent" not in body
+    assert "Internal: check her project" not in body
+    # The flag's page: the reply addressed to her, no internal note, a form to answer.
+    page = text(login(cast.erin).get(reverse("flag", args=[mine.pk])))
+    assert "Reply: how can I help?" in page and "Internal: check her project" not in page and "Your answer" in page
+    login(cast.erin).post(reverse("flag_action", args=[mine.pk, "answer"]), {"text": "Waiting for a license"})
+    assert "See the conversation or answer again" in text(login(cast.erin).get(reverse("me")))
+
+
+def test_an_employee_without_flags_is_told_so(week_of_usage, login):
+    make_flag(week_of_usage.sam)
+    body = text(login(week_of_usage.erin).get(reverse("me")))
+    assert "My flags" in body and "No open flags." in body
+
+
+# --- The cache follows budget changes ---------------------------------------------------------------
+
+
+def test_a_policy_change_shows_on_the_next_request(week_of_usage, login):
+    cast = week_of_usage
+    client = login(cast.erin)
+    board_url = reverse("board") + "?period=7d&metric=budget"
+    assert board_rows(client.get(board_url))[0] == "Lee Report"
+    assert "<dd>$500.00</dd>" in text(client.get(reverse("me"), WEEK))
+    assert "<dd>$2,000</dd>" in text(client.get(reverse("team", args=[cast.engineering.pk]), WEEK))
+    # A personal policy for Lee: $5 of $5,000.
+    budgets.create_policy(scope="person", kind="day", amount_usd=Decimal(1000), person=cast.lee,
+                          effective_from=TODAY - timedelta(days=60))
+    assert board_rows(client.get(board_url))[0] == "Erin Employee"
+    assert "<dd>$6,500</dd>" in text(client.get(reverse("team", args=[cast.engineering.pk]), WEEK))
+    # A new organisation default.
+    org_policy("200")
+    assert "<dd>$1,000</dd>" in text(client.get(reverse("me"), WEEK))
+    # Part time (an update() that sends no signal).
+    budgets.set_work_percent(person=cast.erin, percent=50)
+    cast.erin.refresh_from_db()
+    body = text(login(cast.erin).get(reverse("me"), WEEK))
+    assert "<dd>$500.00</dd>" in body and "at 50% part-time" in body
+    assert board_rows(client.get(board_url))[0] == "Erin Employee"
+    # The working week: Monday to Sunday makes seven working days of the last seven.
+    budgets.update_org_settings(working_weekdays=[1, 2, 3, 4, 5, 6, 7], grace_days=30, max_data_lag_days=3)
+    assert "<dd>$700.00</dd>" in text(login(cast.erin).get(reverse("me"), WEEK))
+
+
+def test_a_salary_or_start_date_saved_on_the_person_shows_on_the_next_request(week_of_usage, login):
+    cast = week_of_usage
+    budgets.create_policy(scope="team", kind="salary", salary_percent=Decimal(1), team=cast.platform,
+                          effective_from=TODAY - timedelta(days=60))
+    client = login(cast.erin)
+    board_url = reverse("board") + "?period=7d&metric=budget"
+    # No salary on file: the team's salary share falls back to the default.
+    assert board_rows(client.get(board_url))[0] == "Lee Report"
+    cast.lee.annual_base_salary = Decimal("2610000")  # 1%: $26,100 a year, about $100 a working day
+    cast.lee.save(update_fields=["annual_base_salary"])
+    lee = next(row for row in boards.leaderboard(week("budget"), viewer=None, catalog=boards.catalog(),
+                                                 version=boards.data_version()).rows if row.person_id == cast.lee.pk)
+    assert lee.value_display in ("0.99%", "1%", "0.98%", "0.97%", "0.96%")
+    cast.lee.start_date = TODAY + timedelta(days=1)
+    cast.lee.save()
+    assert "Lee Report" not in board_rows(client.get(board_url))
+
+
+def test_the_budget_version_moves_with_the_writes_that_change_budgets(cast):
+    before = boards.data_version()
+    Person.objects.filter(pk=cast.erin.pk).update(last_login=cast.erin.date_joined)
+    cast.erin.save(update_fields=["last_login"])
+    cast.erin.title = "Staff Engineer"
+    cast.erin.save(update_fields=["title"])
+    assert boards.data_version().budgets == before.budgets
+    policy = org_policy("150")
+    after_create = boards.data_version().budgets
+    assert after_create != before.budgets
+    BudgetPolicy.objects.filter(pk=policy.pk).first().delete()
+    assert boards.data_version().budgets != after_create
+    moved = boards.data_version().budgets
+    budgets.update_org_settings(working_weekdays=[1, 2, 3, 4], grace_days=30, max_data_lag_days=3)
+    assert boards.data_version().budgets != moved
+    moved = boards.data_version().budgets
+    cast.erin.work_percent = 80
+    cast.erin.save(update_fields=["work_percent"])
+    assert boards.data_version().budgets != moved
+    # The rollups and the people versions are not the budgets'.
+    assert boards.data_version().rollups == before.rollups
+
+
+def test_it_reads_the_policies_and_the_working_week_in_one_query(cast, django_assert_num_queries):
+    org_policy("150")
+    version = budgets.current_version()
+    assert version == boards.data_version().budgets
+    with django_assert_num_queries(1):
+        tables = budgets.policy_tables(version)
+    assert len(tables.rows) == 2 and tables.weekdays == (1, 2, 3, 4, 5)
+    with django_assert_num_queries(0):
+        assert budgets.policy_tables(version) == tables
+
+
+# --- Query counts -----------------------------------------------------------------------------------
+
+
+def count(client, url, django_assert_max_num_queries, limit=MAX_QUERIES, **extra) -> int:
+    with django_assert_max_num_queries(limit) as queries:
+        response = client.get(url, **extra)
+    assert response.status_code == 200, url
+    return len(queries.captured_queries)
+
+
+def after_an_import():
+    """What a finished import does to the boards' cache (and what the worker warms after it)."""
+    rollups.bump_version()
+    boards.warm_cache()
+
+
+@pytest.fixture
+def flagged(big_company):
+    cast = big_company
+    for person in (cast.erin, cast.lee, cast.sam):
+        make_flag(person)
+    return cast
+
+
+def test_the_budget_board_costs_one_query_more_cold_and_none_cached(flagged, login, django_assert_max_num_queries):
+    client = login(flagged.maria)
+    cost, budget = reverse("board") + "?metric=cost", reverse("board") + "?metric=budget"
+    cold = {}
+    for url in (cost, budget):
+        cache.clear()
+        cold[url] = count(client, url, django_assert_max_num_queries, limit=MAX_QUERIES + 1)
+    assert cold[budget] <= cold[cost] + 1
+    assert count(client, budget, django_assert_max_num_queries) == count(client, cost, django_assert_max_num_queries)
+    # However it went cold: a new import, a new policy.
+    after_an_import()
+    count(client, budget + "&period=7d", django_assert_max_num_queries)
+    rollups.bump_version()
+    count(client, budget, django_assert_max_num_queries)
+    count(client, budget, django_assert_max_num_queries, **HTMX)
+    org_policy("120")
+    count(client, budget, django_assert_max_num_queries)
+    count(client, reverse("teams") + "?metric=budget", django_assert_max_num_queries)
+
+
+@pytest.mark.parametrize(("viewer", "page"), [
+    ("erin", "me"), ("maria", "me"), ("erin", "self"), ("maria", "lee"), ("ada", "lee"), ("sam", "lee"),
+    ("erin", "team"), ("erin", "otto"),
+])
+def test_the_pages_with_budgets_and_flags_stay_within_eight_queries(flagged, login, django_assert_max_num_queries,
+                                                                      viewer, page):
+    cast = flagged
+    me = getattr(cast, viewer)
+    url = {
+        "me": reverse("me"), "self": reverse("person", args=[me.pk]), "lee": reverse("person", args=[cast.lee.pk]),
+        "otto": reverse("person", args=[cast.otto.pk]), "team": reverse("team", args=[cast.engineering.pk]),
+    }[page]
+    client = login(me)
+    # The morning: the night's import has run and its worker warmed the common boards.
+    after_an_import()
+    count(client, reverse("board"), django_assert_max_num_queries)  # the home page, first
+    for params in ({}, {"period": "7d"}, {"period": "90d", "by": "model"}):
+        for extra in ({}, HTMX):
+            count(client, url + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else ""),
+                  django_assert_max_num_queries, **extra)
+    after_an_import()
+    count(client, url, django_assert_max_num_queries)
+    org_policy("120")
+    count(client, url, django_assert_max_num_queries)
+    count(client, url, django_assert_max_num_queries, **HTMX)
+
+
+def test_the_team_page_stays_within_eight_queries_after_an_import_without_warming(flagged, login,
+                                                                                  django_assert_max_num_queries):
+    client = login(flagged.erin)
+    url = reverse("team", args=[flagged.engineering.pk])
+    count(client, url, django_assert_max_num_queries)
+    rollups.bump_version()
+    count(client, url, django_assert_max_num_queries)
+    count(client, url + "?metric=budget&period=90d", django_assert_max_num_queries)
+
+
+def test_it_warms_the_budgets(week_of_usage, django_assert_max_num_queries):
+    assert "budgets" in boards.warm_cache()
+    version = boards.data_version()
+    with django_assert_max_num_queries(0):
+        boards.period_budgets(boards.resolve_period("30d", today=TODAY), catalog=boards.catalog(version),
+                              version=version)
