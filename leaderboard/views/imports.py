@@ -20,7 +20,7 @@ from accounts.models import Person, ProviderIdentity
 from .. import identities, imports, selectors
 from ..forms import HistoryFilterForm, IdentityMapForm, IdentitySearchForm, RetryForm, UploadForm
 from ..models import UsageExport
-from .navigation import back_to
+from .redirects import back_to
 
 PER_PAGE = 50
 RECENTLY_MAPPED = 25

@@ -39,7 +39,7 @@ from ..review_forms import (
     ReassignForm,
     RuleForm,
 )
-from .navigation import back_to
+from .redirects import back_to
 
 Status = Flag.Status
 PER_PAGE = 100
