@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class IdentityKey:
-    """How a provider names someone: (vendor, kind, value). Kinds are ProviderIdentity.Kind values."""
+class IdentityKey(NamedTuple):
+    """How a provider names someone: (vendor, kind, value). Kinds are ProviderIdentity.Kind values.
+
+    A tuple rather than a dataclass: an import looks every row's key up in a dict, and a tuple hashes
+    and compares in C.
+    """
 
     vendor: str
     kind: str
