@@ -724,13 +724,16 @@ def competition_ranks(values: Iterable[tuple[int, Any]]) -> list[tuple[int, int,
 # --- The individual board -----------------------------------------------------------------------
 
 
-def anonymous_numbers(people: Iterable[Member], period: Period) -> dict[int, int]:
-    """"Anonymous #n": numbered in the order of an HMAC of (secret key, period, id), so a number is
-    the same on every board of a period but says nothing about who it is, their id or their rank."""
+def anonymous_numbers(people: Iterable[Member], period: Period, *, scope: str = "") -> dict[int, int]:
+    """"Anonymous #n": numbered in the order of an HMAC of (secret key, period, scope, id), so a number
+    says nothing about who it is, their id or their rank. The scope is the team and title filters: a
+    number that stayed the same while an admirer narrowed the board down by team and title would
+    end up naming its person."""
     key = settings.SECRET_KEY.encode()
 
     def digest(pk: int) -> bytes:
-        return hmac.new(key, f"anonymous:{period.start}:{period.end}:{pk}".encode(), hashlib.sha256).digest()
+        message = f"anonymous:{period.start}:{period.end}:{scope}:{pk}"
+        return hmac.new(key, message.encode(), hashlib.sha256).digest()
 
     anonymous = sorted((m.pk for m in people if m.privacy == Person.Privacy.ANONYMOUS), key=digest)
     return {pk: n for n, pk in enumerate(anonymous, start=1)}
@@ -897,7 +900,9 @@ def rank_board(
         company_total = sum((t.value for t in counted), start=Decimal(0) if metric.field == "cost_usd" else 0)
     return Ranking(
         ranked=ranked, leader=ranked[0][2] if ranked else 0, company_total=company_total, compared=bool(before),
-        anonymous={} if reveal else anonymous_numbers(catalog.people.values(), filters.period),
+        anonymous={} if reveal else anonymous_numbers(
+            catalog.people.values(), filters.period, scope=f"{filters.team_id or ''}:{filters.title or ''}"
+        ),
         unpriced=frozenset(t.person_id for t in listed if t.unpriced), totals=totals,
     )
 
@@ -951,9 +956,14 @@ def leaderboard(
         else catalog.members([item[1] for item in on_page] + ([me] if me is not None else []))
     )
 
+    # A budget is private (it can be a share of salary): the board ranks by it, but shows the number
+    # only on my own row, to admins, and to the operator's CLI.
+    withhold = metric.budgeted and not reveal and not (viewer is not None and viewer.is_staff)
+
     def make_row(rank: int, pk: int, value, change=None) -> BoardRow:
         member = members[pk]
         is_me = pk == me
+        withheld = withhold and not is_me
         shown_anonymous = not reveal and not is_me and member.privacy == Person.Privacy.ANONYMOUS
         totals = ranking.totals[pk] if ranking.totals is not None else Totals(
             person_id=pk, value=value, unpriced=int(pk in ranking.unpriced)
@@ -968,8 +978,8 @@ def leaderboard(
             title="" if shown_anonymous else member.title,
             totals=totals,
             value=value,
-            value_display=metric.format(value),
-            share=float(value / leader) if leader else 0.0,
+            value_display="—" if withheld else metric.format(value),
+            share=0.0 if withheld or not leader else float(value / leader),
             change=change,
             is_me=is_me,
             is_anonymous=shown_anonymous,
@@ -1361,8 +1371,11 @@ class BudgetUse:
         return bool(self.budget) and self.spend > self.budget
 
 
+MIN_PEOPLE_FOR_TEAM_BUDGET = 3
+
+
 def team_budget(period: Period, team_ids: set[int], *, spend: Decimal, catalog: Catalog,
-                version: DataVersion | None) -> BudgetUse:
+                version: DataVersion | None, reveal: bool = False) -> BudgetUse:
     """The budgets of a team's members (sub-teams included) added up over the period, against what
     they spent (``team_trend_and_spend`` sums it). Cached under the budget and people versions."""
 
@@ -1375,6 +1388,9 @@ def team_budget(period: Period, team_ids: set[int], *, spend: Decimal, catalog: 
     total, people, without = budget_cached(
         version, "team-budget", (period.start, period.end, tuple(sorted(team_ids))), compute
     )
+    if people < MIN_PEOPLE_FOR_TEAM_BUDGET and not reveal:
+        # A budget summed over one or two people is their own budget, which is private.
+        return BudgetUse(budget=None, spend=spend, people=people, without_budget=without)
     return BudgetUse(budget=total if people else None, spend=spend, people=people, without_budget=without)
 
 

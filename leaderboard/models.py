@@ -110,7 +110,8 @@ SOURCE_RANK = {
     Source.OPENAI_USAGE: 0,
     Source.CURSOR_EVENTS: 0,
     Source.COPILOT_USAGE: 0,
-    Source.GENERIC: 0,
+    # The generic CSV is for providers without an importer; where one exists, its own export wins.
+    Source.GENERIC: 9,
 }
 
 

@@ -56,7 +56,7 @@ def org_policy(amount: str, days_ago: int = 30) -> BudgetPolicy:
 
 def test_it_ranks_people_by_the_share_of_their_budget_they_used(week_of_usage):
     cast = week_of_usage
-    board = board_for(cast.erin, week("budget"))
+    board = board_for(cast.ada, week("budget"))
     assert shares(board) == [
         (1, "Lee Report", "1%"), (2, "Erin Employee", "0.6%"), (3, "Otto Outsider", "0.4%"),
         (4, "Sam Lead", "0.2%"), (5, "Maria Manager", "0.1%"),
@@ -81,10 +81,11 @@ def test_it_leaves_people_without_a_budget_off_the_ranking(week_of_usage):
     BudgetPolicy.objects.filter(scope=BudgetPolicy.Scope.ORG).delete()
     budgets.create_policy(scope="team", kind="day", amount_usd=Decimal(100), team=cast.platform,
                           effective_from=TODAY - timedelta(days=60))
-    board = board_for(cast.erin, week("budget"))
+    board = board_for(cast.ada, week("budget"))
     assert shares(board) == [(1, "Lee Report", "1%"), (2, "Sam Lead", "0.2%")]
     # I have spend but no budget: not ranked, and told why.
-    assert board.me is None and board.me_unranked
+    mine = board_for(cast.erin, week("budget"))
+    assert mine.me is None and mine.me_unranked
     # Nobody starts with a budget before their first day.
     Person.objects.filter(pk=cast.lee.pk).update(start_date=TODAY + timedelta(days=3))
     budgets.bump_version()
@@ -155,7 +156,9 @@ def test_it_adds_up_the_team_budget_on_the_team_page(week_of_usage, login):
     # Maria, Erin, Sam and Lee (Platform is a sub-team): $2,000; they spent $9.50.
     assert "<dd>$2,000</dd>" in body and "<dd>$9.50</dd>" in body and "<dd>0.47%</dd>" in body
     assert "The budgets of 4 people (sub-teams included)" in body
-    platform = text(login(cast.otto).get(reverse("team", args=[cast.platform.pk]), WEEK))
+    # Platform's two people: their summed budget would be their own, so only an admin sees it.
+    assert "<dd>$1,000</dd>" not in text(login(cast.otto).get(reverse("team", args=[cast.platform.pk]), WEEK))
+    platform = text(login(cast.ada).get(reverse("team", args=[cast.platform.pk]), WEEK))
     assert "<dd>$1,000</dd>" in platform and "<dd>$6.00</dd>" in platform and "<dd>0.6%</dd>" in platform
 
 
@@ -284,7 +287,7 @@ def test_a_salary_or_start_date_saved_on_the_person_shows_on_the_next_request(we
     assert board_rows(client.get(board_url))[0] == "Lee Report"
     cast.lee.annual_base_salary = Decimal("2610000")  # 1%: $26,100 a year, about $100 a working day
     cast.lee.save(update_fields=["annual_base_salary"])
-    lee = next(row for row in boards.leaderboard(week("budget"), viewer=None, catalog=boards.catalog(),
+    lee = next(row for row in boards.leaderboard(week("budget"), viewer=cast.ada, catalog=boards.catalog(),
                                                  version=boards.data_version()).rows if row.person_id == cast.lee.pk)
     assert lee.value_display in ("0.99%", "1%", "0.98%", "0.97%", "0.96%")
     cast.lee.start_date = TODAY + timedelta(days=1)
@@ -413,3 +416,13 @@ def test_it_warms_the_budgets(week_of_usage, django_assert_max_num_queries):
     with django_assert_max_num_queries(0):
         boards.period_budgets(boards.resolve_period("30d", today=TODAY), catalog=boards.catalog(version),
                               version=version)
+
+
+def test_it_shows_the_budget_share_only_on_my_own_row(week_of_usage):
+    cast = week_of_usage
+    # A budget can be a share of salary: colleagues see the ranking, not each other's numbers.
+    board = board_for(cast.erin, week("budget"))
+    shown = {name: value for _, name, value in shares(board)}
+    assert shown["Erin Employee"] != "—"
+    assert {value for name, value in shown.items() if name != "Erin Employee"} == {"—"}
+    assert all(row.share == 0 for row in board.rows if not row.is_me)

@@ -386,3 +386,19 @@ def test_it_retries_a_failed_export(cast):
     assert imports.retry_export(export, queue=False)
     assert imports.process_export(export.pk).status == Status.SUCCEEDED
     assert tokens(cast.erin) == 5
+
+
+def test_it_lets_a_providers_own_export_win_over_a_generic_csv_for_it(cast):
+    page = {"object": "page", "has_more": False, "next_page": None, "data": [{
+        "object": "bucket", "start_time": 1790812800, "end_time": 1790899200, "results": [{
+            "object": "organization.usage.completions.result", "input_tokens": 100, "output_tokens": 10,
+            "num_model_requests": 1, "input_cached_tokens": 0, "user_id": None, "api_key_id": None,
+            "project_id": None, "model": "gpt-5"}]}]}
+    run(json.dumps(page).encode(), name="openai.json")
+    identity = ProviderIdentity.objects.get(vendor="openai")
+    identities.assign_identity(identity=identity, person=cast.erin, by=cast.ada)
+    # The same day of OpenAI usage again, through the generic CSV: counted once, from OpenAI's export.
+    run(csv("2026-10-01,erin@example.com,openai,gpt-5,100,10,0,0,1,"))
+
+    assert tokens(cast.erin) == 110
+    assert set(DailyUsage.objects.filter(person=cast.erin).values_list("source", flat=True)) == {"openai_usage"}

@@ -176,7 +176,8 @@ def team(request, pk):
                                         lambda: boards.team_trend_and_spend(filters, team_ids))
     trend = charts.team_trend_chart(info.name, filters, spans, stacks)
     # The members' budgets added up, against what they spent (the trend's query summed it).
-    budget = boards.team_budget(filters.period, team_ids, spend=spend, catalog=catalog, version=version)
+    budget = boards.team_budget(filters.period, team_ids, spend=spend, catalog=catalog, version=version,
+                                reveal=request.user.is_staff)
     params = {k: v for k, v in filters.query_params().items() if k != "team"}
     context = {
         "form": form, "filters": filters, "board": result, "freshness": fresh, "team": info, "budget": budget,
