@@ -146,8 +146,10 @@ def _set_person(identities: list[ProviderIdentity], person_id: int | None, *, by
     return previous
 
 
-def apply_identity_rows(rows: list[IdentityRow]) -> int:
-    """Record what identity lists say, moving history to the people they name. Returns how many moved."""
+def apply_identity_rows(rows: list[IdentityRow]) -> tuple[int, set[int]]:
+    """Record what identity lists say, moving history to the people they name.
+
+    Returns how many identities changed hands, and the people whose totals changed with them."""
     cache = IdentityCache()
     ids = cache.ids([r.identity for r in rows] + [r.linked_to for r in rows if r.linked_to])
     identities = ProviderIdentity.objects.in_bulk(set(ids.values()))
@@ -180,7 +182,7 @@ def apply_identity_rows(rows: list[IdentityRow]) -> int:
             changed.append(identity)
     if changed:
         rollups.recompute_for_identities(_with_linked(changed), also_people=previous)
-    return len(changed)
+    return len(changed), previous | {identity.person_id for identity in changed if identity.person_id}
 
 
 @transaction.atomic
@@ -193,6 +195,7 @@ def assign_identity(*, identity: ProviderIdentity, person: Person | None, by: Pe
         identity.is_service_account = False
         identity.save(update_fields=["is_service_account"])
     rollups.recompute_for_identities(_with_linked(affected), also_people=previous)
+    _follow_up(previous | ({person.pk} if person else set()))
 
 
 @transaction.atomic
@@ -204,6 +207,14 @@ def mark_service_account(*, identity: ProviderIdentity, by: Person) -> None:
     identity.mapped_by, identity.mapped_at = by, timezone.now()
     identity.save(update_fields=["is_service_account", "mapped_by", "mapped_at"])
     rollups.recompute_for_identities(_with_linked([identity]), also_people=previous)
+    _follow_up(previous)
+
+
+def _follow_up(people: set[int]) -> None:
+    if people:
+        from .tasks import after_usage_changed
+
+        transaction.on_commit(lambda: after_usage_changed(people))
 
 
 def _with_linked(identities: list[ProviderIdentity]) -> set[int]:

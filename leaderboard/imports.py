@@ -176,7 +176,9 @@ def process_export(export_id: int) -> UsageExport | None:
                 raise LostLease()
             if outcome.people:
                 # Boards and the flags of the people this import touched follow the new numbers.
-                transaction.on_commit(lambda: _after_import(outcome.people))
+                from .tasks import after_usage_changed
+
+                transaction.on_commit(lambda: after_usage_changed(outcome.people))
     except ImportRefused as refused:
         _fail(export, refused.problems, started)
     except LostLease:
@@ -196,19 +198,6 @@ def process_export(export_id: int) -> UsageExport | None:
         cache.delete(progress_key(export.pk))
     export.refresh_from_db()
     return export
-
-
-def _after_import(people: set[int]) -> None:
-    from .review_tasks import evaluate_flags
-    from .tasks import warm_boards
-
-    try:
-        warm_boards.delay()
-        evaluate_flags.delay(person_ids=sorted(people))
-    except Exception:
-        # The broker is down: boards compute on first view and the daily evaluation catches up;
-        # the import itself stands.
-        log.exception("Could not enqueue the work that follows an import")
 
 
 def _fail(export: UsageExport, problems: list[Problem], started: float) -> None:
@@ -453,7 +442,7 @@ class _Writer:
             for stage in (USAGE_STAGE, ACTIVITY_STAGE):
                 self.records_written += stage.merge(cursor, self.export_id, self.attempt)
         merged = time.monotonic()
-        moved = identities.apply_identity_rows(self.identity_rows) if self.identity_rows else 0
+        moved, moved_people = identities.apply_identity_rows(self.identity_rows) if self.identity_rows else (0, set())
         owners = {self.identities.person_of(pk) for pk in self.touched} - {None}
         if self.first_day is not None:
             rollups.recompute(owners, self.first_day, self.last_day)
@@ -469,5 +458,5 @@ class _Writer:
         return Outcome(
             format=format_name, rows_read=self.rows_read, records_written=self.records_written + moved,
             people_matched=len(owners), identities_unmatched=unmatched, first_day=self.first_day,
-            last_day=self.last_day, vendors=self.vendors, people=owners,
+            last_day=self.last_day, vendors=self.vendors, people=owners | moved_people,
         )

@@ -102,3 +102,14 @@ def sent_tasks(request, monkeypatch):
 
         monkeypatch.setattr(Task, "apply_async", record)
     return sent
+
+
+@pytest.fixture(autouse=True)
+def private_cache(request, settings):
+    """A fresh in-memory cache for every test: boards, budgets and import progress are cached, and a
+    test must not see another's (nor another run's, through a shared Redis). Tests marked ``celery``
+    keep the configured cache, which their worker processes write to."""
+    if request.node.get_closest_marker("celery") is None:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                       "LOCATION": request.node.nodeid}}
+    yield

@@ -29,12 +29,6 @@ from tests.test_review_views import make_flag
 WEEK = {"period": "7d"}
 
 
-@pytest.fixture(autouse=True)
-def private_cache(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "budget"}}
-    cache.clear()
-
-
 @pytest.fixture
 def week_of_usage(cast):
     """Last 7 days' cost: Lee $5 · Erin $3 · Otto $2 · Sam $1 · Maria $0.50; Ada nothing."""

@@ -20,12 +20,8 @@ HEADER = "date,email,provider,model,input_tokens,output_tokens,cache_read_tokens
 
 
 @pytest.fixture(autouse=True)
-def private_cache(settings, tmp_path):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cache"}}
+def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    from django.core.cache import cache
-
-    cache.clear()
 
 
 @pytest.fixture

@@ -20,14 +20,6 @@ MAX_QUERIES = 8
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture(autouse=True)
-def private_cache(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "views"}}
-    from django.core.cache import cache
-
-    cache.clear()
-
-
 @pytest.fixture
 def week_of_usage(cast):
     standard_week(cast)

@@ -87,15 +87,6 @@ def week_of_usage(cast):
     return cast
 
 
-@pytest.fixture(autouse=True)
-def private_cache(settings):
-    # The model suggestions are cached; a test must not see another's.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "boards"}}
-    from django.core.cache import cache
-
-    cache.clear()
-
-
 def board_for(viewer, filters=None, **options):
     return boards.leaderboard(filters or week(), viewer=viewer, catalog=boards.catalog(), **options)
 

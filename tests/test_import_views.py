@@ -48,16 +48,8 @@ def imported(text: str, name="usage.csv", **fields) -> UsageExport:
 
 
 @pytest.fixture(autouse=True)
-def media_and_cache(settings, tmp_path):
+def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    # Progress lives in the cache; keep it in memory and away from var/.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    # Pages link their CSS and JS; the manifest storage would need a collectstatic run first.
-    settings.STORAGES = {
-        **settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
-    }
-    yield
-    cache.clear()
 
 
 @pytest.fixture

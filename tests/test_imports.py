@@ -402,3 +402,17 @@ def test_it_lets_a_providers_own_export_win_over_a_generic_csv_for_it(cast):
 
     assert tokens(cast.erin) == 110
     assert set(DailyUsage.objects.filter(person=cast.erin).values_list("source", flat=True)) == {"openai_usage"}
+
+
+def test_it_re_evaluates_flags_and_warms_boards_when_usage_changes_hands(cast, sent_tasks,
+                                                                        django_capture_on_commit_callbacks):
+    run(csv("2026-10-01,contractor@elsewhere.example,mistral,m,10,5,0,0,1,"))
+    identity = ProviderIdentity.objects.get(value="contractor@elsewhere.example")
+    sent_tasks.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        identities.assign_identity(identity=identity, person=cast.erin, by=cast.ada)
+
+    names = {name: kwargs for name, _args, kwargs in sent_tasks}
+    assert set(names) == {"leaderboard.tasks.warm_boards", "leaderboard.review_tasks.evaluate_flags"}
+    assert names["leaderboard.review_tasks.evaluate_flags"] == {"person_ids": [cast.erin.pk]}

@@ -14,9 +14,8 @@ from tests.test_boards import save, standard_week, usage
 
 
 @pytest.fixture
-def company(cast, settings):
+def company(cast):
     """The cast's week, and sixty busier colleagues in Sales, so that Erin's row is off page one."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "browser"}}
     standard_week(cast)
     people = [Person.objects.create_user(f"p{n}@example.com", None, name=f"Person {n:02}", team=cast.sales)
               for n in range(60)]
