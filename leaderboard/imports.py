@@ -445,7 +445,7 @@ class _Writer:
         moved, moved_people = identities.apply_identity_rows(self.identity_rows) if self.identity_rows else (0, set())
         owners = {self.identities.person_of(pk) for pk in self.touched} - {None}
         if self.first_day is not None:
-            rollups.recompute(owners, self.first_day, self.last_day)
+            rollups.recompute(owners, self.first_day, self.last_day, vendors=self.vendors)
         # Where an import's time goes, for whoever tunes a large one.
         log.info(
             "Export %s: read and staged %s rows in %.1fs, merged %s records in %.1fs, rolled up %s people in %.1fs",

@@ -41,7 +41,7 @@ FROM (
            r.cache_read_tokens, r.output_tokens, r.requests, r.cost_usd, r.source_rank,
            MIN(r.source_rank) OVER (PARTITION BY i.person_id, r.day, r.vendor) AS best
     FROM {_USAGE} r JOIN {_IDENTITY} i ON i.id = r.identity_id
-    WHERE i.person_id IN ({{people}}) AND r.day BETWEEN %s AND %s
+    WHERE i.person_id IN ({{people}}) AND r.day BETWEEN %s AND %s {{vendors}}
 ) AS ranked
 WHERE source_rank = best
 GROUP BY person_id, day, vendor, model
@@ -79,11 +79,18 @@ def bump_version() -> None:
         )
 
 
-def recompute(person_ids: Iterable[int], start: date, end: date) -> None:
-    """Rebuild DailyUsage and PersonDay for these people over [start, end] from the stored rows."""
+def recompute(person_ids: Iterable[int], start: date, end: date, *, vendors: Iterable[str] | None = None) -> None:
+    """Rebuild DailyUsage and PersonDay for these people over [start, end] from the stored rows.
+
+    ``vendors`` limits the per-vendor rebuild to what an import touched (precedence is decided
+    within a vendor, so the others' rollups cannot have changed); PersonDay is always rebuilt whole.
+    """
     people = sorted({pk for pk in person_ids if pk is not None})
     if not people:
         return
+    vendors = sorted(set(vendors)) if vendors is not None else None
+    vendor_marks = ", ".join(["%s"] * len(vendors)) if vendors else ""
+    only_vendors = f"AND vendor IN ({vendor_marks})" if vendors else ""
     with transaction.atomic(), connection.cursor() as cursor:
         transaction.on_commit(bump_version)
         if connection.vendor == "postgresql":
@@ -92,14 +99,17 @@ def recompute(person_ids: Iterable[int], start: date, end: date) -> None:
         for offset in range(0, len(people), PEOPLE_PER_STATEMENT):
             chunk = people[offset: offset + PEOPLE_PER_STATEMENT]
             marks = ", ".join(["%s"] * len(chunk))
-            for table in (_DAILY, _PERSON_DAY):
-                cursor.execute(
-                    f"DELETE FROM {table} WHERE person_id IN ({marks}) AND day BETWEEN %s AND %s",
-                    [*chunk, start, end],
-                )
-            for statement in (_RECOMPUTE_DAILY, _RECOMPUTE_PERSON_DAY):
-                params = [*chunk, start, end] * statement.count("{people}")
-                cursor.execute(statement.format(people=marks), params)
+            window = [*chunk, start, end]
+            cursor.execute(
+                f"DELETE FROM {_DAILY} WHERE person_id IN ({marks}) AND day BETWEEN %s AND %s {only_vendors}",
+                [*window, *(vendors or [])],
+            )
+            cursor.execute(
+                _RECOMPUTE_DAILY.format(people=marks, vendors=only_vendors.replace("vendor", "r.vendor")),
+                [*window, *(vendors or [])],
+            )
+            cursor.execute(f"DELETE FROM {_PERSON_DAY} WHERE person_id IN ({marks}) AND day BETWEEN %s AND %s", window)
+            cursor.execute(_RECOMPUTE_PERSON_DAY.format(people=marks), window * 2)
 
 
 def recompute_for_identities(identity_ids: Iterable[int], *, also_people: Iterable[int] = ()) -> None:
