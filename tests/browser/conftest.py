@@ -81,3 +81,11 @@ def browser_login(page, live_server, person, password: str = PASSWORD):
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(lambda url: "/login/" not in url)
     return page
+
+
+def htmx_settled(page) -> None:
+    """Wait until htmx has no request in flight and nothing swapping or settling: a person reads the
+    page before changing the next filter; a test must too, or its change lands on a form being replaced."""
+    page.wait_for_function(
+        "() => !window.htmx || !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import Person
-from tests.browser.conftest import browser_login
+from tests.browser.conftest import browser_login, htmx_settled
 from tests.test_boards import save, standard_week, usage
 
 
@@ -37,24 +37,29 @@ def test_it_filters_in_place_with_shareable_urls_and_a_working_back_button(page,
     # A marker that a full page load would wipe out: the filters must update the page in place.
     page.evaluate("window.stillHere = true")
 
+    htmx_settled(page)
     page.get_by_label("Rank by").select_option("cost")
     expect(page).to_have_url(re.compile(r"/\?period=7d&metric=cost$"))
     expect(board_table(page).locator("tbody tr").first).to_contain_text("Lee Report")
     expect(page.locator("#board-heading")).to_contain_text("Cost")
 
+    htmx_settled(page)
     page.get_by_label("Team").select_option(label="Platform")
     expect(page).to_have_url(re.compile(r"team=\d+"))
     expect(board_table(page).locator("tbody tr")).to_have_count(2)
     expect(page.get_by_label("Team")).to_have_value(str(company.platform.pk))
 
+    htmx_settled(page)
     page.get_by_label("Period").select_option("30d")
     expect(page).to_have_url(re.compile(r"/\?metric=cost&team=\d+$"))
     expect(page.locator("#board-heading")).to_contain_text("Last 30 days")
     assert page.evaluate("window.stillHere") is True
 
+    htmx_settled(page)
     page.go_back()
     expect(page).to_have_url(re.compile(r"period=7d&metric=cost&team=\d+$"))
     expect(page.locator("#board-heading")).to_contain_text("Last 7 days")
+    htmx_settled(page)
     page.go_back()
     expect(page).to_have_url(re.compile(r"/\?period=7d&metric=cost$"))
     expect(page.get_by_label("Team")).to_have_value("")
@@ -68,6 +73,7 @@ def test_it_filters_in_place_with_shareable_urls_and_a_working_back_button(page,
     expect(page).to_have_url(re.compile(r"/\?period=7d&metric=cost$"))
 
     # Pages turn in place too.
+    htmx_settled(page)
     page.get_by_label("Rank by").select_option("tokens")
     expect(page.locator("tbody.pinned-rows tr.mine")).to_contain_text("Erin Employee")
     page.get_by_role("navigation", name="Pages").get_by_role("link", name="2", exact=True).click()
@@ -82,7 +88,9 @@ def test_it_works_without_javascript(browser, live_server, company):
     try:
         browser_login(page, live_server, company.erin)
         page.goto(f"{live_server.url}/")
+        htmx_settled(page)
         page.get_by_label("Period").select_option("7d")
+        htmx_settled(page)
         page.get_by_label("Rank by").select_option("output")
         page.get_by_role("button", name="Update").click()
         expect(page).to_have_url(re.compile(r"period=7d.*metric=output"))
@@ -96,6 +104,7 @@ def test_it_opens_my_usage_page(page, live_server, company):
     browser_login(page, live_server, company.erin)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My usage").click()
     expect(page.get_by_role("heading", name="My usage", exact=True)).to_be_visible()
+    htmx_settled(page)
     page.get_by_label("Period").select_option("7d")
     expect(page).to_have_url(re.compile(r"/me/\?period=7d$"))
     expect(page.locator(".cards")).to_contain_text("3K")
