@@ -30,7 +30,7 @@ import math
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -42,7 +42,7 @@ from django.db.models import Count, Max, Q, Sum
 
 from accounts.models import Person, ProviderIdentity, Team
 
-from . import budgets
+from . import budgets, versioned
 from .models import DailyUsage, Flag, FlagNote, PersonDay, Source, UsageExport
 
 PER_PAGE = 50
@@ -531,12 +531,7 @@ def cached(version: DataVersion | None, kind: str, parts: tuple, compute: Callab
     """``compute()``, or what it gave before under the same data version and arguments."""
     if version is None:
         return compute()
-    key = cache_key(version, kind, parts)
-    found = cache.get(key)
-    if found is None:
-        found = compute()
-        cache.set(key, found, seconds)
-    return found
+    return versioned.remember(cache_key(version, kind, parts), compute, seconds)
 
 
 def budget_cached(version: DataVersion | None, kind: str, parts: tuple, compute: Callable[[], Any]) -> Any:
@@ -545,12 +540,7 @@ def budget_cached(version: DataVersion | None, kind: str, parts: tuple, compute:
     if version is None:
         return compute()
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
-    key = f"boards:{kind}:b{version.budgets}:{version.people}:{digest}"
-    found = cache.get(key)
-    if found is None:
-        found = compute()
-        cache.set(key, found, CACHE_SECONDS)
-    return found
+    return versioned.remember(f"boards:{kind}:b{version.budgets}:{version.people}:{digest}", compute, CACHE_SECONDS)
 
 
 def budget_part(metric: Metric, version: DataVersion | None) -> int | None:
@@ -1500,8 +1490,8 @@ def usage_overview(
         return found
 
     overview = cached(version, "usage-2", (person.pk, period.start, period.end, period.key, by, today, detail), compute)
-    overview.person = person
-    return overview
+    # A copy: the cached overview is shared by this process's requests.
+    return replace(overview, person=person)
 
 
 def _everyone(period: Period, *, today: date, version: DataVersion | None) -> list[tuple]:
@@ -1674,11 +1664,27 @@ def person_budget(person: Person, overview: UsageOverview, *, catalog: Catalog, 
     return BudgetUse(budget=budget.amount, spend=overview.cost_usd, derivation=budget.explain(), forecast=forecast)
 
 
+# The three reads below run on every "my usage" page, the page people open most after the board.
+# Compiling an ORM query costs Django more than SQLite takes to answer it (about 0.5 ms against
+# 0.05), so they are written as raw SQL over indexed columns: ``raw()`` where the page wants model
+# instances.
+
+
 def open_flags(person: Person) -> list[Flag]:
-    """The person's live flags (open, acknowledged, snoozed), newest first, in one query: the rule,
-    and how many replies to the person and answers from them each has (never the internal notes)."""
+    """The person's live flags (open, acknowledged, snoozed), newest first: the rule, and how many
+    replies to the person and answers from them each has (never the internal notes). Most people
+    have none: a probe of the (person, status) index says so before the full query is built."""
+    live = list(Flag.LIVE)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {Flag._meta.db_table} WHERE person_id = %s AND status IN ({', '.join(['%s'] * len(live))}) "
+            "LIMIT 1",
+            [person.pk, *live],
+        )
+        if cursor.fetchone() is None:
+            return []
     return list(
-        Flag.objects.filter(person=person, status__in=Flag.LIVE)
+        Flag.objects.filter(person=person, status__in=live)
         .select_related("rule")
         .annotate(
             replies=Count("notes", filter=Q(notes__kind=FlagNote.Kind.REPLY)),
@@ -1702,21 +1708,24 @@ class IdentityInfo:
 
 
 def linked_identities(person: Person) -> list[IdentityInfo]:
+    kinds = ProviderIdentity.Kind
     return [
-        IdentityInfo(vendor, ProviderIdentity.Kind(kind).label if kind in ProviderIdentity.Kind.values else kind,
-                     value, label, mapped_at)
-        for vendor, kind, value, label, mapped_at in ProviderIdentity.objects.filter(person=person)
-        .order_by("vendor", "kind", "value")
-        .values_list("vendor", "kind", "value", "label", "mapped_at")
+        IdentityInfo(i.vendor, kinds(i.kind).label if i.kind in kinds.values else i.kind, i.value, i.label, i.mapped_at)
+        for i in ProviderIdentity.objects.raw(
+            f"SELECT id, vendor, kind, value, label, mapped_at FROM {ProviderIdentity._meta.db_table} "
+            "WHERE person_id = %s ORDER BY vendor, kind, value",
+            [person.pk],
+        )
     ]
 
 
 def my_uploads(person: Person, limit: int = 5) -> list[UsageExport]:
-    return list(
-        UsageExport.objects.filter(origin=UsageExport.Origin.SELF_SERVICE, attributed_to=person)
-        .only("pk", "original_name", "status", "created_at", "first_day", "last_day", "failure", "origin")
-        .order_by("-created_at", "-pk")[:limit]
-    )
+    return list(UsageExport.objects.raw(
+        f"SELECT id, original_name, status, created_at, first_day, last_day, failure, origin "
+        f"FROM {UsageExport._meta.db_table} WHERE origin = %s AND attributed_to_id = %s "
+        "ORDER BY created_at DESC, id DESC LIMIT %s",
+        [UsageExport.Origin.SELF_SERVICE, person.pk, limit],
+    ))
 
 
 # --- Warming ------------------------------------------------------------------------------------

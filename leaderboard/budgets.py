@@ -25,13 +25,13 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Q, Subquery, Sum
 from django.utils import timezone
 
 from accounts.models import Person, Team
 
+from . import versioned
 from .models import BudgetPolicy, OrgSettings, PersonDay
 
 Kind = BudgetPolicy.Kind
@@ -666,9 +666,4 @@ def policy_tables(version: int | None) -> PolicyTables:
     """The policies and the working week, from the cache under the budget version (``None``: read now)."""
     if version is None:
         return _load_tables()
-    key = f"budgets:tables:{version}"
-    found = cache.get(key)
-    if found is None:
-        found = _load_tables()
-        cache.set(key, found, TABLES_CACHE_SECONDS)
-    return found
+    return versioned.remember(f"budgets:tables:{version}", _load_tables, TABLES_CACHE_SECONDS)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -23,20 +23,18 @@ from .ingestion.rows import IdentityKey, IdentityRow
 Kind = ProviderIdentity.Kind
 
 
-def _key_filter(keys: Iterable[IdentityKey]) -> Q:
-    query = Q(pk__in=[])
-    for key in keys:
-        query |= Q(vendor=key.vendor, kind=key.kind, value=key.value)
-    return query
-
-
 def _normalized(key: IdentityKey) -> IdentityKey:
     value = ProviderIdentity.normalize_value(key.kind, key.value)
     return key if value == key.value else IdentityKey(key.vendor, key.kind, value)
 
 
 def _people_by_email(emails: Iterable[str]) -> dict[str, int]:
-    return dict(Person.objects.filter(email__in={e.lower() for e in emails}).values_list("email", "pk"))
+    emails = sorted({e.lower() for e in emails})
+    found = {}
+    for offset in range(0, len(emails), IdentityCache.CHUNK):
+        chunk = emails[offset: offset + IdentityCache.CHUNK]
+        found.update(Person.objects.filter(email__in=chunk).values_list("email", "pk"))
+    return found
 
 
 def _people_by_login(logins: Iterable[str]) -> dict[str, int]:
@@ -65,8 +63,8 @@ def _automatic_person(keys: list[IdentityKey]) -> dict[IdentityKey, int]:
 class IdentityCache:
     """Identity ids for the keys an import meets, creating (and auto-matching) new ones in bulk."""
 
-    # Django builds one OR-ed lookup per key; keep each query a reasonable size.
-    CHUNK = 300
+    # Values per query: well under SQLite's limit on parameters.
+    CHUNK = 900
 
     def __init__(self):
         self._ids: dict[IdentityKey, int] = {}
@@ -78,8 +76,11 @@ class IdentityCache:
         unseen = {k for k in keys if k not in self._ids}
         normalized = {_normalized(k) if k.kind in ProviderIdentity.CASE_INSENSITIVE_KINDS else k for k in unseen}
         missing = [k for k in normalized if k not in self._ids]
-        for offset in range(0, len(missing), self.CHUNK):
-            self._load(missing[offset: offset + self.CHUNK])
+        if missing:
+            found = self._fetch(missing)
+            new = [k for k in missing if k not in found]
+            if new:
+                self._create(new)
         return self._ids
 
     def get(self, key: IdentityKey) -> int:
@@ -93,33 +94,38 @@ class IdentityCache:
     def is_service(self, identity_id: int) -> bool:
         return identity_id in self._service
 
-    def _load(self, keys: list[IdentityKey]) -> None:
-        found = self._fetch(keys)
-        new = [k for k in keys if k not in found]
-        if new:
-            people = _automatic_person(new)
-            ProviderIdentity.objects.bulk_create(
-                [
-                    ProviderIdentity(vendor=k.vendor, kind=k.kind, value=k.value, person_id=people.get(k),
-                                     label=k.value if k.kind != Kind.UNATTRIBUTED else "")
-                    for k in new
-                ],
-                ignore_conflicts=True,  # Another import may have created it a moment ago.
-            )
-            found.update(self._fetch(new))
+    def _create(self, keys: list[IdentityKey]) -> None:
+        people = _automatic_person(keys)
+        ProviderIdentity.objects.bulk_create(
+            [
+                ProviderIdentity(vendor=k.vendor, kind=k.kind, value=k.value, person_id=people.get(k),
+                                 label=k.value if k.kind != Kind.UNATTRIBUTED else "")
+                for k in keys
+            ],
+            batch_size=self.CHUNK,
+            ignore_conflicts=True,  # Another import may have created it a moment ago.
+        )
+        self._fetch(keys)
 
     def _fetch(self, keys: list[IdentityKey]) -> dict[IdentityKey, int]:
+        # One query per (vendor, kind) and chunk of values: an import meets thousands of keys, and a
+        # lookup OR-ing three conditions per key costs Django more to build than the database to run.
+        values: dict[tuple[str, str], list[str]] = {}
+        for key in keys:
+            values.setdefault((key.vendor, key.kind), []).append(key.value)
         found = {}
-        rows = ProviderIdentity.objects.filter(_key_filter(keys)).values_list(
-            "pk", "vendor", "kind", "value", "person_id", "is_service_account"
-        )
-        for pk, vendor, kind, value, person_id, is_service in rows:
-            key = IdentityKey(vendor, kind, value)
-            found[key] = pk
-            self._ids[key] = pk
-            self._person[pk] = person_id
-            if is_service:
-                self._service.add(pk)
+        for (vendor, kind), names in values.items():
+            for offset in range(0, len(names), self.CHUNK):
+                rows = ProviderIdentity.objects.filter(
+                    vendor=vendor, kind=kind, value__in=names[offset: offset + self.CHUNK]
+                ).values_list("pk", "value", "person_id", "is_service_account")
+                for pk, value, person_id, is_service in rows:
+                    key = IdentityKey(vendor, kind, value)
+                    found[key] = pk
+                    self._ids[key] = pk
+                    self._person[pk] = person_id
+                    if is_service:
+                        self._service.add(pk)
         return found
 
 
@@ -149,40 +155,73 @@ def _set_person(identities: list[ProviderIdentity], person_id: int | None, *, by
 def apply_identity_rows(rows: list[IdentityRow]) -> tuple[int, set[int]]:
     """Record what identity lists say, moving history to the people they name.
 
-    Returns how many identities changed hands, and the people whose totals changed with them."""
+    In bulk, whatever the list's length: a 10,000-person organisation's user list is one import.
+    Accounts take the person their email names; identities linked to an account (API keys) take the
+    account's person, and so do the identities linked to those, all the way down. A list never
+    overrides an admin's mapping. Returns how many identities changed hands, and the people whose
+    totals changed with them."""
     cache = IdentityCache()
-    ids = cache.ids([r.identity for r in rows] + [r.linked_to for r in rows if r.linked_to])
-    identities = ProviderIdentity.objects.in_bulk(set(ids.values()))
+    cache.ids([r.identity for r in rows] + [r.linked_to for r in rows if r.linked_to])
+    identities = ProviderIdentity.objects.in_bulk({cache.get(r.identity) for r in rows}
+                                                  | {cache.get(r.linked_to) for r in rows if r.linked_to})
     by_email = _people_by_email(r.email for r in rows if r.email)
-    changed: list[ProviderIdentity] = []
-    previous: set[int] = set()
+    edited: dict[int, ProviderIdentity] = {}
+    owners: dict[int, int | None] = {}  # identity -> the person the list says it is
     for row in rows:
         identity = identities[cache.get(row.identity)]
-        updates = []
         if row.label and identity.label != row.label:
             identity.label = row.label
-            updates.append("label")
+            edited[identity.pk] = identity
         if row.is_service_account and not identity.is_service_account:
             identity.is_service_account = True
-            updates.append("is_service_account")
-        owner = identity.person_id
+            edited[identity.pk] = identity
         if row.linked_to:
-            linked = identities[cache.get(row.linked_to)]
-            if identity.linked_to_id != linked.pk:
-                identity.linked_to = linked
-                updates.append("linked_to")
-            owner = linked.person_id or owner
+            linked_id = cache.get(row.linked_to)
+            if identity.linked_to_id != linked_id:
+                identity.linked_to_id = linked_id
+                edited[identity.pk] = identity
         if row.email and row.email.lower() in by_email:
-            owner = by_email[row.email.lower()]
-        if updates:
-            identity.save(update_fields=updates)
-        # A list never overrides an admin's mapping.
-        if identity.mapped_by_id is None and owner != identity.person_id:
-            previous |= _set_person([identity], owner, by=None)
-            changed.append(identity)
+            owners[identity.pk] = by_email[row.email.lower()]
+    _update_each(edited.values(), ["label", "is_service_account", "linked_to_id"])
+
+    changed: dict[int, ProviderIdentity] = {}
+    previous: set[int] = set()
+
+    def give(identity: ProviderIdentity, person_id: int | None) -> None:
+        if identity.mapped_by_id is None and identity.person_id != person_id:
+            if identity.person_id:
+                previous.add(identity.person_id)
+            identity.person_id = person_id
+            changed[identity.pk] = identity
+
+    for pk, person_id in owners.items():
+        give(identities[pk], person_id)
+    for row in rows:
+        identity = identities[cache.get(row.identity)]
+        if row.linked_to and identity.pk not in owners:
+            give(identity, identities[cache.get(row.linked_to)].person_id or identity.person_id)
+    # Whatever hangs off an identity that changed hands follows it, level by level.
+    frontier = {pk: identity.person_id for pk, identity in changed.items()}
+    while frontier:
+        followers = ProviderIdentity.objects.filter(linked_to__in=list(frontier), mapped_by__isnull=True)
+        before = set(changed)
+        for follower in followers:
+            give(changed.get(follower.pk, follower), frontier[follower.linked_to_id])
+        frontier = {pk: changed[pk].person_id for pk in set(changed) - before}
     if changed:
-        rollups.recompute_for_identities(_with_linked(changed), also_people=previous)
-    return len(changed), previous | {identity.person_id for identity in changed if identity.person_id}
+        _update_each(changed.values(), ["person_id"])
+        rollups.recompute_for_identities(set(changed), also_people=previous)
+    return len(changed), previous | {identity.person_id for identity in changed.values() if identity.person_id}
+
+
+def _update_each(identities: Iterable[ProviderIdentity], columns: list[str]) -> None:
+    """One UPDATE per identity, run by the driver in a loop: bulk_update's CASE expressions cost
+    Django seconds to build for a few thousand rows."""
+    params = [[getattr(identity, column) for column in columns] + [identity.pk] for identity in identities]
+    if params:
+        assignments = ", ".join(f"{column} = %s" for column in columns)
+        with connection.cursor() as cursor:
+            cursor.executemany(f"UPDATE {ProviderIdentity._meta.db_table} SET {assignments} WHERE id = %s", params)
 
 
 @transaction.atomic

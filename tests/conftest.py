@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from accounts.models import Person, Team
+from leaderboard import versioned
 from tests.workers import broker, workers  # noqa: F401 - fixtures shared by the worker and browser tests
 
 SAMPLES = Path(__file__).parent / "samples" / "org-acme"
@@ -112,4 +113,7 @@ def private_cache(request, settings):
     if request.node.get_closest_marker("celery") is None:
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                                        "LOCATION": request.node.nodeid}}
+    # And no values this process kept from another test's cache: a fresh database starts again at
+    # the same data version.
+    versioned.recent.clear()
     yield

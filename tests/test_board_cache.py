@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Person, ProviderIdentity, Team
-from leaderboard import boards, identities, imports, rollups
+from leaderboard import boards, identities, imports, rollups, versioned
 from leaderboard.models import UsageExport
 from tests.test_board_views import board_rows, text
 from tests.test_boards import TODAY, ago, standard_week
@@ -159,3 +159,39 @@ def test_it_keeps_a_hidden_viewer_on_their_own_board_only(week_of_usage, login):
     assert "Sam Lead" not in board_rows(login(cast.erin).get(url))
     assert "Sam Lead" in board_rows(login(cast.sam).get(url))
     assert "Sam Lead" not in board_rows(login(cast.lee).get(url))
+
+
+def test_a_process_keeps_what_it_read_of_a_version_without_asking_the_shared_cache_again(monkeypatch):
+    version = boards.DataVersion(rollups=1, people=1)
+    computed = []
+    assert boards.cached(version, "spec", (1,), lambda: computed.append(1) or "value") == "value"
+    # Gone from the shared cache (another process evicted it, say): this process still has it.
+    monkeypatch.setattr(versioned, "cache", None)
+    assert boards.cached(version, "spec", (1,), lambda: computed.append(1) or "other") == "value"
+    assert computed == [1]
+
+
+def test_a_new_version_is_never_answered_from_what_a_process_kept():
+    old, new = boards.DataVersion(rollups=1, people=1), boards.DataVersion(rollups=2, people=1)
+    boards.cached(old, "spec", (), lambda: "old numbers")
+    assert boards.cached(new, "spec", (), lambda: "new numbers") == "new numbers"
+
+
+def test_what_a_process_keeps_is_bounded_and_expires(monkeypatch):
+    recent = versioned.Recent(size=2)
+    for key in "abc":
+        recent.set(key, key.upper(), seconds=60)
+    assert [recent.get(key) for key in "abc"] == [None, "B", "C"]
+    now = versioned.time.monotonic()
+    monkeypatch.setattr(versioned.time, "monotonic", lambda: now + 61)
+    assert recent.get("c") is None
+
+
+def test_my_usage_overview_is_mine_even_when_kept_for_the_next_request(week_of_usage):
+    period = boards.resolve_period("30d", today=TODAY)
+    version = boards.data_version()
+    first = boards.usage_overview(week_of_usage.maria, period, today=TODAY, version=version)
+    again = Person.objects.get(pk=week_of_usage.maria.pk)
+    second = boards.usage_overview(again, period, today=TODAY, version=version)
+    assert second.person is again and first.person is week_of_usage.maria
+    assert second.total_tokens == first.total_tokens
