@@ -58,6 +58,15 @@ NO_AMOUNT_PREFIXES = ("errored", "aborted", "included")
 
 def money(value, field: str, *, cents: bool = False) -> Decimal | None:
     """An amount in dollars (or cents, converted to dollars); None when the cell holds no amount."""
+    # The common case first: a plain number as text ("1.25"), one per row of a million-row file.
+    if type(value) is str and value[:1].isdigit():
+        try:
+            amount = Decimal(value)
+        except InvalidOperation:
+            pass  # "1,250.00", "12 USD": the general path below
+        else:
+            if amount.is_finite():
+                return amount / 100 if cents else amount
     if value is None:
         return None
     if isinstance(value, bool):

@@ -19,6 +19,8 @@ from .reading import Export
 from .rows import IdentityKey, Item, ParseContext, Problem, UsageRow
 
 REQUIRED = ("date", "email", "provider", "model", "input_tokens", "output_tokens")
+COLUMNS = ("date", "email", "provider", "model", "input_tokens", "output_tokens", "cache_read_tokens",
+           "cache_write_tokens", "requests", "cost_usd")
 
 
 def sniff(header) -> bool:
@@ -27,29 +29,34 @@ def sniff(header) -> bool:
 
 def parse(export: Export, context: ParseContext) -> Iterator[Item]:
     export.require_columns(*REQUIRED)
-    for where, row in export.rows():
+    # A file names the same few thousand people on every day: each (provider, email) is checked once.
+    names: dict[tuple[str, str], tuple[str, IdentityKey]] = {}
+    for line, (day, email, provider, model, input_tokens, output_tokens, cache_read, cache_write, requests,
+               cost) in export.records(COLUMNS):
         try:
-            vendor = fields.text(row.get("provider"), "provider", required=True).lower()
+            vendor, identity = names.get((provider, email)) or names.setdefault((provider, email), _who(provider, email))
+            amount = fields.money(cost, "cost_usd")
             yield UsageRow(
                 vendor=vendor,
                 source="generic",
-                identity=IdentityKey(vendor, ProviderIdentity.Kind.EMAIL, fields.email(row.get("email"), "email")),
-                day=fields.iso_day(row.get("date"), "date"),
-                model=fields.text(row.get("model")),
-                input_tokens=fields.count(row.get("input_tokens"), "input_tokens"),
-                output_tokens=fields.count(row.get("output_tokens"), "output_tokens"),
-                cache_read_tokens=fields.count(row.get("cache_read_tokens"), "cache_read_tokens"),
-                cache_write_tokens=fields.count(row.get("cache_write_tokens"), "cache_write_tokens"),
-                requests=fields.count(row.get("requests"), "requests"),
-                **_cost(row.get("cost_usd")),
+                identity=identity,
+                day=fields.iso_day(day, "date"),
+                model=model.strip(),
+                input_tokens=fields.count(input_tokens, "input_tokens"),
+                output_tokens=fields.count(output_tokens, "output_tokens"),
+                cache_read_tokens=fields.count(cache_read, "cache_read_tokens"),
+                cache_write_tokens=fields.count(cache_write, "cache_write_tokens"),
+                requests=fields.count(requests, "requests"),
+                cost_usd=amount,
+                cost_reported=amount is not None,
             )
         except fields.FieldError as error:
-            yield Problem(f"{context.file_name} {where}", error.field, error.message)
+            yield Problem(f"{context.file_name} line {line}", error.field, error.message)
 
 
-def _cost(cell) -> dict:
-    amount = fields.money(cell, "cost_usd")
-    return {"cost_usd": amount, "cost_reported": amount is not None}
+def _who(provider: str, email: str) -> tuple[str, IdentityKey]:
+    vendor = fields.text(provider, "provider", required=True).lower()
+    return vendor, IdentityKey(vendor, ProviderIdentity.Kind.EMAIL, fields.email(email, "email"))
 
 
 FORMATS = [Format(name="generic_csv", label="Generic usage CSV", kind="csv", sniff=sniff, parse=parse)]

@@ -13,9 +13,10 @@ import gzip
 import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 
 import ijson
@@ -198,6 +199,26 @@ class Export:
         Columns are matched case-insensitively with surrounding spaces ignored; a byte-order mark
         and CRLF line ends are fine.
         """
+        for line, header, row in self._table():
+            yield f"line {line}", dict(zip(header, row, strict=False))
+
+    def records(self, columns: Sequence[str]) -> Iterator[tuple[int, tuple[str, ...]]]:
+        """(line number, the cells of ``columns`` in that order) for each data row, as ``rows()``
+        reads them but without a dict per row: for the formats that run to millions of rows. A
+        column the file lacks, or a row cut short, reads as empty."""
+        header = self.header()
+        width = len(header) + 1  # one empty cell past the header stands for every missing column
+        indexes = [header.index(column) if column in header else len(header) for column in columns]
+        pick = itemgetter(*indexes) if len(indexes) > 1 else lambda row: (row[indexes[0]],)
+        padding = [""] * width
+        for line, _header, row in self._table():
+            if len(row) < width:
+                row += padding[len(row):]
+            yield line, pick(row)
+
+    def _table(self) -> Iterator[tuple[int, list[str], list[str]]]:
+        """(line number, header, cells) for each data row, refusing a malformed or non-UTF-8 file
+        and a row with more cells than the header has columns."""
         with self._open() as stream:
             text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
             reader = csv.reader(text)
@@ -210,14 +231,12 @@ class Export:
                         continue
                     if not "".join(row).strip():  # blank, or only empty cells (",,,,")
                         continue
-                    where = f"line {reader.line_num}"
-                    if len(row) > len(header):
-                        extra = row[len(header):]
-                        if any(cell.strip() for cell in extra):
-                            raise ImportRefused(
-                                Problem(f"{self.name} {where}", "", f"{len(row)} cells but the header has {len(header)} columns")
-                            )
-                    yield where, dict(zip(header, row, strict=False))
+                    if len(row) > len(header) and any(cell.strip() for cell in row[len(header):]):
+                        raise ImportRefused(Problem(
+                            f"{self.name} line {reader.line_num}", "",
+                            f"{len(row)} cells but the header has {len(header)} columns",
+                        ))
+                    yield reader.line_num, header, row
             except UnicodeDecodeError as exc:
                 raise ImportRefused(
                     Problem(f"{self.name} line {reader.line_num + 1}", "", "is not UTF-8 text")

@@ -51,3 +51,27 @@ def test_it_refuses_a_file_missing_required_columns(tmp_path):
     with pytest.raises(ImportRefused) as refused:
         parse(write(tmp_path, "date,email,provider\n2026-10-01,a@b.c,x\n"))
     assert "model, input_tokens, output_tokens" in str(refused.value)
+
+
+def test_it_reads_a_file_without_the_optional_columns_in_any_order_and_rows_cut_short(tmp_path):
+    text = "model,output_tokens,email,extra,date,provider,input_tokens\nm,7,erin@example.com,x,2026-10-01,openrouter,5\nm,1,erin@example.com\n"
+    first, second = parse(write(tmp_path, text))
+    assert (first.vendor, first.model, first.input_tokens, first.output_tokens) == ("openrouter", "m", 5, 7)
+    assert (first.cache_read_tokens, first.cache_write_tokens, first.requests, first.cost_usd) == (0, 0, 0, None)
+    # A row that stops early has empty cells: here no date and no provider, each said once.
+    assert isinstance(second, Problem) and second.where == "usage.csv line 3"
+
+
+def test_it_reads_costs_however_they_are_written(tmp_path):
+    costs = ["1.25", "$0.19", "1,250.50", "Included", "-", "", "0", "2e-3"]
+    text = HEADER + "".join(f"\n2026-10-01,erin@example.com,x,m,1,1,0,0,1,\"{cost}\"" for cost in costs) + "\n"
+    rows = parse(write(tmp_path, text))
+    assert [row.cost_usd for row in rows] == [
+        Decimal("1.25"), Decimal("0.19"), Decimal("1250.50"), None, None, None, Decimal("0"), Decimal("0.002"),
+    ]
+
+
+def test_it_refuses_negative_or_impossible_costs_naming_the_line(tmp_path):
+    text = HEADER + "\n2026-10-01,erin@example.com,x,m,1,1,0,0,1,-1.00\n2026-10-01,erin@example.com,x,m,1,1,0,0,1,NaN\n"
+    problems = parse(write(tmp_path, text))
+    assert [(p.where, p.field) for p in problems] == [("usage.csv line 2", "cost_usd"), ("usage.csv line 3", "cost_usd")]
