@@ -95,6 +95,10 @@ TEMPLATES = [
         },
     }
 ]
+# Form widgets drawn by Django's own widget templates in their Jinja2 versions: the board's filters
+# list every team and title, and the Django template engine spent about a third of the board
+# page's time on their <option>s (an include per option).
+FORM_RENDERER = "django.forms.renderers.Jinja2"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
