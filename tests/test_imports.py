@@ -17,11 +17,14 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import ProviderIdentity
-from leaderboard import identities, imports
+from leaderboard import identities, imports, rollups
 from leaderboard.models import DailyUsage, PersonDay, UsageExport, UsageRecord
 
 HEADER = "date,email,provider,model,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,requests,cost_usd\n"
 Status = UsageExport.Status
+# A rollup row's content, without its id (a rebuild gives new ids).
+ROLLUP_FIELDS = ["person", "day", "vendor", "model", "source", "input_tokens", "cache_write_tokens", "cache_read_tokens",
+                 "output_tokens", "total_tokens", "requests", "cost_usd", "unpriced_records"]
 
 
 @pytest.fixture(autouse=True)
@@ -114,6 +117,32 @@ def test_it_changes_nothing_when_the_sample_org_is_imported_again(db, samples):
 
     assert list(DailyUsage.objects.order_by("person", "day", "vendor", "model").values()) == before
     assert UsageExport.objects.count() == exports
+
+
+def rollup_rows() -> tuple[list, list]:
+    return (
+        list(DailyUsage.objects.order_by("person", "day", "vendor", "model").values(*ROLLUP_FIELDS)),
+        list(PersonDay.objects.order_by("person", "day").values(
+            "person", "day", "total_tokens", "output_tokens", "requests", "cost_usd", "unpriced_records", "active"
+        )),
+    )
+
+
+def test_it_rolls_up_many_people_through_a_table_to_the_same_numbers(db, samples, monkeypatch):
+    import_sample_org(samples)
+    before = rollup_rows()
+    everyone = {row["person"] for row in before[1]}
+    first, last = UsageRecord.objects.order_by("day").first().day, UsageRecord.objects.order_by("day").last().day
+
+    monkeypatch.setattr(rollups, "PEOPLE_PER_STATEMENT", 1)  # what an import of thousands of people does
+    DailyUsage.objects.all().delete()
+    PersonDay.objects.all().delete()
+    rollups.recompute(everyone, first - timedelta(days=1), last + timedelta(days=1))
+    assert rollup_rows() == before
+
+    DailyUsage.objects.filter(vendor="openai").delete()
+    rollups.recompute(everyone, first, last, vendors={"openai"})
+    assert rollup_rows() == before
 
 
 # --- Exactly once ---------------------------------------------------------------------------------
