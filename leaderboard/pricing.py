@@ -2,8 +2,8 @@
 
 Rows here are whole days, not requests, so prices are taken at the base tier: a day with 5M input
 tokens must not be charged the long-context rate that applies to a single 200k-token request. We
-price a small probe of each token kind once per model and multiply, which both avoids the tiers and
-keeps the per-row cost to four multiplications.
+price a small probe of each token kind once per model: per-token prices, which the import's merge
+multiplies by each row's tokens in SQL (leaderboard/imports.py, ``USAGE_STAGE``).
 """
 
 from __future__ import annotations
@@ -27,14 +27,6 @@ class UnitPrices:
     cache_write: Decimal
     cache_read: Decimal
     output: Decimal
-
-    def cost(self, input_tokens: int, cache_write_tokens: int, cache_read_tokens: int, output_tokens: int) -> Decimal:
-        return (
-            self.input * input_tokens
-            + self.cache_write * cache_write_tokens
-            + self.cache_read * cache_read_tokens
-            + self.output * output_tokens
-        )
 
 
 def _probe(model: str, provider_id: str | None, **tokens) -> Decimal:
@@ -60,11 +52,3 @@ def unit_prices(vendor: str, model: str) -> UnitPrices | None:
         except (LookupError, ValueError):
             continue
     return None
-
-
-def estimate_cost(vendor: str, model: str, input_tokens: int, cache_write_tokens: int,
-                  cache_read_tokens: int, output_tokens: int) -> Decimal | None:
-    prices = unit_prices(vendor, model)
-    if prices is None:
-        return None
-    return prices.cost(input_tokens, cache_write_tokens, cache_read_tokens, output_tokens)
