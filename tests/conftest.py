@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -117,3 +118,21 @@ def private_cache(request, settings):
     # the same data version.
     versioned.recent.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def personal_version_moves_after_each_statement(request):
+    """On PostgreSQL the personal data version moves when a transaction commits (deferred triggers,
+    migration 0006); a test runs in one transaction that never commits. Made IMMEDIATE, the triggers
+    move it after each statement, as every autocommitted statement would: a page read after a change
+    in a test sees it. (SQLite's triggers are immediate already.)"""
+    if "db" not in request.fixturenames:
+        return
+    request.getfixturevalue("db")
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        migration = importlib.import_module("leaderboard.migrations.0006_personal_data_version")
+        triggers = [f"{table}_personal_{event}" for table in migration.TABLES for event in migration.EVENTS]
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET CONSTRAINTS {', '.join(triggers)} IMMEDIATE")

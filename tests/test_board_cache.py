@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.base import ContentFile
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Person, ProviderIdentity, Team
-from leaderboard import boards, identities, imports, rollups, versioned
-from leaderboard.models import UsageExport
+from leaderboard import boards, identities, imports, review, rollups, versioned
+from leaderboard.models import Flag, UsageExport
 from tests.test_board_views import board_rows, text
 from tests.test_boards import TODAY, ago, standard_week
+from tests.test_review_views import make_flag
 
 HEADER = "date,email,provider,model,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,requests,cost_usd\n"
 
@@ -195,3 +196,81 @@ def test_my_usage_overview_is_mine_even_when_kept_for_the_next_request(week_of_u
     second = boards.usage_overview(again, period, today=TODAY, version=version)
     assert second.person is again and first.person is week_of_usage.maria
     assert second.total_tokens == first.total_tokens
+
+
+# --- My own rows: identities, uploads, flags --------------------------------------------------------
+
+PERSONAL_TABLES = ("accounts_provideridentity", "leaderboard_usageexport", "leaderboard_flag")
+
+
+def personal_reads(client, url: str) -> list[str]:
+    """The queries of a page that read someone's identities, uploads or flags."""
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return [q["sql"] for q in queries.captured_queries if any(table in q["sql"] for table in PERSONAL_TABLES)]
+
+
+def test_my_page_reads_my_identities_uploads_and_flags_once_until_one_changes(week_of_usage, login):
+    cast = week_of_usage
+    client = login(cast.erin)
+    assert personal_reads(client, reverse("me"))
+    assert personal_reads(client, reverse("me")) == []
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("me"))
+    assert len(queries) == 2  # who I am, and the data version
+
+    # Every way those rows change shows on the next request, whoever wrote them and however.
+    identity = ProviderIdentity.objects.create(vendor="openai", kind="user_id", value="user-erin", person=cast.erin)
+    assert "user-erin" in text(client.get(reverse("me")))
+    ProviderIdentity.objects.filter(pk=identity.pk).update(label="Erin on the batch project")
+    assert "Erin on the batch project" in text(client.get(reverse("me")))
+    ProviderIdentity.objects.filter(pk=identity.pk).delete()
+    assert "user-erin" not in text(client.get(reverse("me")))
+
+    imports.store_export(content=ContentFile(b"{}", name="mine.json"), name="mine.json", queue=False,
+                         origin=UsageExport.Origin.SELF_SERVICE, uploaded_by=cast.erin, attributed_to=cast.erin)
+    assert "mine.json" in text(client.get(reverse("me")))
+    UsageExport.objects.filter(original_name="mine.json").update(status=UsageExport.Status.FAILED, failure="Not ccusage")
+    assert "Not ccusage" in text(client.get(reverse("me")))
+
+    flag = make_flag(cast.erin)
+    assert reverse("flag", args=[flag.pk]) in text(client.get(reverse("me")))
+    review.add_note(flag=flag, by=cast.maria, text="How can I help?", to_employee=True)
+    assert "1 reply to you" in text(client.get(reverse("me")))
+    Flag.objects.filter(pk=flag.pk).update(status=Flag.Status.RESOLVED)
+    assert reverse("flag", args=[flag.pk]) not in text(client.get(reverse("me")))
+
+
+def test_my_manager_sees_my_identities_and_flags_change_on_my_page(week_of_usage, login):
+    cast = week_of_usage
+    client = login(cast.maria)
+    url = reverse("person", args=[cast.erin.pk])
+    assert personal_reads(client, url)
+    assert personal_reads(client, url) == []
+    flag = make_flag(cast.erin)
+    ProviderIdentity.objects.create(vendor="cursor", kind="email", value="erin@cursor.example", person=cast.erin)
+    body = text(client.get(url))
+    assert reverse("flag", args=[flag.pk]) in body and "erin@cursor.example" in body
+
+
+def test_only_my_own_uploads_and_not_an_admins_imports_move_the_personal_version(week_of_usage):
+    before = boards.data_version().personal
+    imports.store_export(content=ContentFile(b"{}", name="admin.json"), name="admin.json", queue=False,
+                         origin=UsageExport.Origin.COMMAND)
+    UsageExport.objects.filter(original_name="admin.json").update(status=UsageExport.Status.FAILED)
+    assert boards.data_version().personal == before
+    ProviderIdentity.objects.create(vendor="cursor", kind="email", value="someone@cursor.example")
+    assert boards.data_version().personal != before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_personal_version_moves_once_the_change_commits():
+    """Real commits (on PostgreSQL the triggers are deferred to the commit, once per transaction)."""
+    before = boards.data_version().personal
+    with transaction.atomic():
+        for n in range(3):
+            ProviderIdentity.objects.create(vendor="cursor", kind="email", value=f"dev{n}@cursor.example")
+    after = boards.data_version().personal
+    assert after != before
+    ProviderIdentity.objects.filter(vendor="cursor").update(label="Cursor")
+    assert boards.data_version().personal not in (before, after)

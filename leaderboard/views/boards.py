@@ -257,14 +257,15 @@ def me(request):
     loaded = _catalog(request)
     context = _usage_context(request, request.user, full=True, name="me", loaded=loaded)
     if not _partial(request):
+        mine = boards.personal(request.user, loaded[0])
         context.update({
-            "identities": boards.linked_identities(request.user),
-            "uploads": boards.my_uploads(request.user),
+            "identities": mine.identities,
+            "uploads": mine.uploads,
             "upload_form": CcusageUploadForm(),
             "ccusage_command": CCUSAGE_COMMAND,
             "freshness": boards.freshness(loaded[0]),
             # Mine to read and answer (each links to its page); never anyone else's.
-            "flags": boards.open_flags(request.user),
+            "flags": mine.flags,
         })
     return _render(request, "leaderboard/me.html", "usage", context, canonical=context["canonical"])
 
@@ -296,9 +297,10 @@ def person(request, pk):
     subject, full = _get_person_for_user(request, pk, loaded[0])
     context = _usage_context(request, subject, full=full, name="person", args=(subject.pk,), loaded=loaded)
     if full and not _partial(request):
-        context["identities"] = boards.linked_identities(subject)
+        theirs = boards.personal(subject, loaded[0])
+        context["identities"] = theirs.identities
         # The person's own flags, to answer; for their managers and admins, the flags they review.
-        context["flags"] = boards.open_flags(subject)
+        context["flags"] = theirs.flags
     return _render(request, "leaderboard/person.html", "usage", context, canonical=context["canonical"])
 
 
