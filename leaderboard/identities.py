@@ -129,8 +129,11 @@ class IdentityCache:
         return found
 
 
-def _set_person(identities: list[ProviderIdentity], person_id: int | None, *, by: Person | None) -> set[int]:
-    """Give identities (and the identities linked to them) to a person; returns the previous owners."""
+def _set_person(identities: list[ProviderIdentity], person_id: int | None, *, by: Person) -> set[int]:
+    """An admin gives identities (and the identities linked to them) to a person, or to nobody;
+    returns the previous owners. Unlike a list's hand-over (``_hand_over``), the admin's name goes on
+    every identity it moves, and links are followed even from an identity that already was theirs:
+    what the admin sees mapped is what counts. One identity at a time, so one row at a time."""
     previous: set[int] = set()
     pending, seen = list(identities), set()
     while pending:
@@ -142,11 +145,8 @@ def _set_person(identities: list[ProviderIdentity], person_id: int | None, *, by
             if identity.person_id:
                 previous.add(identity.person_id)
             identity.person_id = person_id
-            fields = ["person"]
-            if by is not None:
-                identity.mapped_by, identity.mapped_at = by, timezone.now()
-                fields += ["mapped_by", "mapped_at"]
-            identity.save(update_fields=fields)
+            identity.mapped_by, identity.mapped_at = by, timezone.now()
+            identity.save(update_fields=["person", "mapped_by", "mapped_at"])
         # An admin's own mapping of a linked identity wins over the one it inherits.
         pending.extend(identity.linked_identities.filter(mapped_by__isnull=True))
     return previous
@@ -184,6 +184,26 @@ def apply_identity_rows(rows: list[IdentityRow]) -> tuple[int, set[int]]:
             owners[identity.pk] = by_email[row.email.lower()]
     _update_each(edited.values(), ["label", "is_service_account", "linked_to_id"])
 
+    def listed_person(identity: ProviderIdentity) -> int | None:
+        """Whose the identity is once the list is applied (never over an admin's mapping)."""
+        return owners[identity.pk] if identity.pk in owners and identity.mapped_by_id is None else identity.person_id
+
+    # Accounts take the person the list names; a key takes its account's (and keys hanging off
+    # those keys follow when _hand_over walks the links).
+    given = {identities[pk]: person_id for pk, person_id in owners.items()}
+    for row in rows:
+        identity = identities[cache.get(row.identity)]
+        if row.linked_to and identity.pk not in owners:
+            given[identity] = listed_person(identities[cache.get(row.linked_to)]) or identity.person_id
+    changed, previous = _hand_over(given)
+    return len(changed), previous | {identity.person_id for identity in changed.values() if identity.person_id}
+
+
+def _hand_over(given: dict[ProviderIdentity, int | None]) -> tuple[dict[int, ProviderIdentity], set[int]]:
+    """Give identities to people, unless an admin mapped them, and with each identity that changes
+    hands the identities linked to it, level by level; then rebuild the rollups they feed. In bulk:
+    a query per level of links and one batch of updates, however many identities. Returns the
+    identities that changed hands, by id, and their previous owners."""
     changed: dict[int, ProviderIdentity] = {}
     previous: set[int] = set()
 
@@ -194,12 +214,8 @@ def apply_identity_rows(rows: list[IdentityRow]) -> tuple[int, set[int]]:
             identity.person_id = person_id
             changed[identity.pk] = identity
 
-    for pk, person_id in owners.items():
-        give(identities[pk], person_id)
-    for row in rows:
-        identity = identities[cache.get(row.identity)]
-        if row.linked_to and identity.pk not in owners:
-            give(identity, identities[cache.get(row.linked_to)].person_id or identity.person_id)
+    for identity, person_id in given.items():
+        give(identity, person_id)
     # Whatever hangs off an identity that changed hands follows it, level by level.
     frontier = {pk: identity.person_id for pk, identity in changed.items()}
     while frontier:
@@ -211,7 +227,7 @@ def apply_identity_rows(rows: list[IdentityRow]) -> tuple[int, set[int]]:
     if changed:
         _update_each(changed.values(), ["person_id"])
         rollups.recompute_for_identities(set(changed), also_people=previous)
-    return len(changed), previous | {identity.person_id for identity in changed.values() if identity.person_id}
+    return changed, previous
 
 
 def _update_each(identities: Iterable[ProviderIdentity], columns: list[str]) -> None:
@@ -267,16 +283,20 @@ def _with_linked(identities: list[ProviderIdentity]) -> set[int]:
 
 @transaction.atomic
 def match_people(person_ids: Iterable[int]) -> None:
-    """After the roster changes: give these people the unmatched identities that name them."""
+    """After the roster changes: give these people the unmatched identities that name them (in bulk:
+    a roster of thousands arriving after their usage is one hand-over)."""
     people = Person.objects.filter(pk__in=list(person_ids))
     emails = {p.email: p.pk for p in people}
     logins = {p.github_login.lower(): p.pk for p in people if p.github_login}
     unmatched = ProviderIdentity.objects.filter(person__isnull=True, mapped_by__isnull=True, is_service_account=False)
-    candidates = list(
-        unmatched.filter(Q(kind=Kind.EMAIL, value__in=emails) | Q(kind=Kind.LOGIN, vendor="github", value__in=logins))
-    )
-    for identity in candidates:
-        owner = emails.get(identity.value) if identity.kind == Kind.EMAIL else logins.get(identity.value)
-        _set_person([identity], owner, by=None)
-    if candidates:
-        rollups.recompute_for_identities(_with_linked(candidates))
+    candidates = []
+    for offset in range(0, max(len(emails), len(logins)), IdentityCache.CHUNK):
+        some_emails = list(emails)[offset: offset + IdentityCache.CHUNK]
+        some_logins = list(logins)[offset: offset + IdentityCache.CHUNK]
+        candidates += unmatched.filter(
+            Q(kind=Kind.EMAIL, value__in=some_emails) | Q(kind=Kind.LOGIN, vendor="github", value__in=some_logins)
+        )
+    _hand_over({
+        identity: emails.get(identity.value) if identity.kind == Kind.EMAIL else logins.get(identity.value)
+        for identity in candidates
+    })

@@ -297,6 +297,27 @@ def test_it_matches_usage_to_people_who_join_the_roster_later(db, tmp_path):
     assert tokens(Person.objects.get(email="newcomer@example.com")) == 15
 
 
+@pytest.mark.parametrize("newcomers", [3, 40])
+def test_it_hands_a_late_roster_its_usage_in_bulk_keys_included(db, newcomers, django_assert_max_num_queries):
+    from accounts.models import Person
+
+    emails = [f"late{n}@example.com" for n in range(newcomers)]
+    run(csv(*(f"2026-10-01,{email},mistral,m,10,5,0,0,1," for email in emails)))
+    # Each newcomer's API key, already known to belong to their (still unmatched) account.
+    for email in emails:
+        account = ProviderIdentity.objects.get(value=email)
+        key = ProviderIdentity.objects.create(vendor="mistral", kind="api_key", value=f"key-{email}", linked_to=account)
+        UsageRecord.objects.create(identity=key, vendor="mistral", source="generic", day=date(2026, 10, 2),
+                                   model="m", input_tokens=100, export=UsageExport.objects.get())
+    people = Person.objects.bulk_create([Person(email=email, name=email) for email in emails])
+
+    with django_assert_max_num_queries(20):  # however many arrive
+        identities.match_people(person.pk for person in people)
+
+    assert all(tokens(person) == 115 for person in people)
+    assert not ProviderIdentity.objects.filter(person__isnull=True).exists()
+
+
 # --- Refusals -------------------------------------------------------------------------------------
 
 
