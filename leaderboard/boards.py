@@ -1657,14 +1657,24 @@ def person_budget(person: Person, overview: UsageOverview, *, catalog: Catalog, 
     summed), how the budget was derived and this month's forecast: no query once the policies are
     cached (the person's facts are on the row the page has loaded; the teams are the catalog's)."""
     period = overview.period
-    book = budget_book({person.pk: budgets.PersonFacts.of(person)}, catalog=catalog, version=version)
-    budget = book.budget(person.pk, period.start, period.end)
-    yesterday = today - timedelta(days=1)
-    if yesterday.month != today.month:
-        forecast = "Too early in the month to forecast."
-    else:
-        forecast = budgets.forecast_month(book, person.pk, last_day=yesterday, daily_spend=overview.month_costs).text
-    return BudgetUse(budget=budget.amount, spend=overview.cost_usd, derivation=budget.explain(), forecast=forecast)
+    facts = budgets.PersonFacts.of(person)
+
+    def compute() -> BudgetUse:
+        book = budget_book({person.pk: facts}, catalog=catalog, version=version)
+        budget = book.budget(person.pk, period.start, period.end)
+        yesterday = today - timedelta(days=1)
+        if yesterday.month != today.month:
+            forecast = "Too early in the month to forecast."
+        else:
+            forecast = budgets.forecast_month(book, person.pk, last_day=yesterday,
+                                              daily_spend=overview.month_costs).text
+        return BudgetUse(budget=budget.amount, spend=overview.cost_usd, derivation=budget.explain(),
+                         forecast=forecast)
+
+    # Arithmetic only, yet a tenth of a warm "my usage" page: cached under everything it reads (the
+    # overview's numbers and the teams under the data version; the policies; the person's facts).
+    budgets_version = version.budgets if version is not None else None
+    return cached(version, "person-budget", (facts, period.start, period.end, today, budgets_version), compute)
 
 
 # --- A person's own: identities, uploads, flags -------------------------------------------------

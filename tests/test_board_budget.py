@@ -271,6 +271,14 @@ def test_a_policy_change_shows_on_the_next_request(week_of_usage, login):
     assert "<dd>$700.00</dd>" in text(login(cast.erin).get(reverse("me"), WEEK))
 
 
+def test_my_budget_follows_my_row_however_it_was_written(week_of_usage, login):
+    cast = week_of_usage
+    client = login(cast.erin)
+    assert "<dd>$500.00</dd>" in text(client.get(reverse("me"), WEEK))
+    Person.objects.filter(pk=cast.erin.pk).update(work_percent=50)  # no signal, no budget version
+    assert "<dd>$250.00</dd>" in text(client.get(reverse("me"), WEEK))
+
+
 def test_a_salary_or_start_date_saved_on_the_person_shows_on_the_next_request(week_of_usage, login):
     cast = week_of_usage
     budgets.create_policy(scope="team", kind="salary", salary_percent=Decimal(1), team=cast.platform,

@@ -231,9 +231,11 @@ def _usage_context(request, person: Person, *, full: bool, name: str, args=(),
     period = form.get_period()
     overview = boards.usage_overview(person, period, by=form.by_value, today=today, detail=full, version=version)
     params = period.query_params()
+    base = reverse(name, args=args)
 
     def link(by):
-        return _url(name, {**params, **({"by": by} if by != "vendor" else {})}, *args)
+        query = {**params, **({"by": by} if by != "vendor" else {})}
+        return f"{base}?{urlencode(query)}" if query else base
 
     whose = "Your" if person.pk == request.user.pk else f"{person.get_full_name()}’s"
     # The charts are drawn from the overview alone: cached with it.
@@ -244,7 +246,7 @@ def _usage_context(request, person: Person, *, full: bool, name: str, args=(),
     return {
         "person": person, "full": full, "form": form, "overview": overview, "period": period,
         "by_links": {by: link(by) for by in ("vendor", "model")},
-        "form_url": reverse(name, args=args),
+        "form_url": base,
         "canonical": link(overview.by),
         "rank_chart": rank_chart,
         "daily_chart": daily_chart,
