@@ -32,27 +32,24 @@ def _when(condition: str | None, rows: list[str]) -> str:
     return " OR ".join(condition.format(row=row) for row in rows) if condition else ""
 
 
-def _sqlite(table: str, condition: str | None) -> list[str]:
-    bump = "UPDATE leaderboard_boards_version SET value = abs(random()) WHERE name = 'personal';"
-    statements = []
-    for event, rows in EVENTS.items():
-        when = _when(condition, rows)
-        statements.append(
-            f"CREATE TRIGGER {table}_personal_{event} AFTER {event.upper()} ON {table} "
-            f"{f'WHEN {when} ' if when else ''}BEGIN {bump} END"
-        )
-    return statements
+SQLITE_BUMP = "UPDATE leaderboard_boards_version SET value = abs(random()) WHERE name = 'personal';"
 
 
-def _postgresql(table: str, condition: str | None) -> list[str]:
+def _triggers(vendor: str, table: str, condition: str | None) -> list[str]:
     statements = []
     for event, rows in EVENTS.items():
-        when = _when(condition, rows)
-        statements.append(
-            f"CREATE CONSTRAINT TRIGGER {table}_personal_{event} AFTER {event.upper()} ON {table} "
-            f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW {f'WHEN ({when}) ' if when else ''}"
-            "EXECUTE FUNCTION leaderboard_personal_changed()"
-        )
+        name, when = f"{table}_personal_{event}", _when(condition, rows)
+        if vendor == "sqlite":
+            statements.append(
+                f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table} "
+                f"{f'WHEN {when} ' if when else ''}BEGIN {SQLITE_BUMP} END"
+            )
+        else:
+            statements.append(
+                f"CREATE CONSTRAINT TRIGGER {name} AFTER {event.upper()} ON {table} "
+                f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW {f'WHEN ({when}) ' if when else ''}"
+                "EXECUTE FUNCTION leaderboard_personal_changed()"
+            )
     return statements
 
 
@@ -75,15 +72,12 @@ def create(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     random = "abs(random())" if vendor == "sqlite" else "floor(random() * 9e18)::bigint"
     statements = [f"INSERT INTO leaderboard_boards_version (name, value) VALUES ('personal', {random})"]
-    if vendor == "sqlite":
-        for table, condition in TABLES.items():
-            statements += _sqlite(table, condition)
-    elif vendor == "postgresql":
-        statements.append(POSTGRESQL_FUNCTION)
-        for table, condition in TABLES.items():
-            statements += _postgresql(table, condition)
-    else:
+    if vendor not in ("sqlite", "postgresql"):
         raise RuntimeError(f"No personal data version triggers for {vendor}")
+    if vendor == "postgresql":
+        statements.append(POSTGRESQL_FUNCTION)
+    for table, condition in TABLES.items():
+        statements += _triggers(vendor, table, condition)
     for statement in statements:
         schema_editor.execute(statement)
 
