@@ -530,11 +530,12 @@ def cache_key(version: DataVersion, kind: str, parts: tuple) -> str:
 
 
 def cached(version: DataVersion | None, kind: str, parts: tuple, compute: Callable[[], Any], *,
-           seconds: int = CACHE_SECONDS) -> Any:
-    """``compute()``, or what it gave before under the same data version and arguments."""
+           seconds: int = CACHE_SECONDS, per_person: bool = False) -> Any:
+    """``compute()``, or what it gave before under the same data version and arguments.
+    ``per_person``: one person's value, kept apart from the shared ones (leaderboard/versioned.py)."""
     if version is None:
         return compute()
-    return versioned.remember(cache_key(version, kind, parts), compute, seconds)
+    return versioned.remember(cache_key(version, kind, parts), compute, seconds, per_person=per_person)
 
 
 def budget_cached(version: DataVersion | None, kind: str, parts: tuple, compute: Callable[[], Any]) -> Any:
@@ -1492,7 +1493,8 @@ def usage_overview(
         found.person = None  # Not cached: the page shows the person as they are now.
         return found
 
-    overview = cached(version, "usage-2", (person.pk, period.start, period.end, period.key, by, today, detail), compute)
+    overview = cached(version, "usage-2", (person.pk, period.start, period.end, period.key, by, today, detail), compute,
+                      per_person=True)
     # A copy: the cached overview is shared by this process's requests.
     return replace(overview, person=person)
 
@@ -1674,7 +1676,8 @@ def person_budget(person: Person, overview: UsageOverview, *, catalog: Catalog, 
     # Arithmetic only, yet a tenth of a warm "my usage" page: cached under everything it reads (the
     # overview's numbers and the teams under the data version; the policies; the person's facts).
     budgets_version = version.budgets if version is not None else None
-    return cached(version, "person-budget", (facts, period.start, period.end, today, budgets_version), compute)
+    return cached(version, "person-budget", (facts, period.start, period.end, today, budgets_version), compute,
+                  per_person=True)
 
 
 # --- A person's own: identities, uploads, flags -------------------------------------------------
@@ -1699,7 +1702,7 @@ def personal(person: Person, version: DataVersion | None = None) -> Personal:
 
     if version is None:
         return read()
-    return versioned.remember(f"boards:personal:{version.personal}:{person.pk}", read, CACHE_SECONDS)
+    return versioned.remember(f"boards:personal:{version.personal}:{person.pk}", read, CACHE_SECONDS, per_person=True)
 
 
 # The three reads below run whenever the personal version moves. Compiling an ORM query costs

@@ -53,13 +53,27 @@ class Recent:
             self._items.clear()
 
 
+# What everyone's pages share: rankings of the whole company, the roster, the budget policies. Few,
+# and up to a few megabytes each.
 recent = Recent()
+# One person's values (their overview, charts, budget and own rows): 0.1 to 50 KB each (the charts of
+# a year by model are the largest), and as many as people open their pages. Kept apart, so that a
+# morning of people opening their own pages does not push the rankings everyone shares out of the
+# process; 512 of them are a few megabytes to some 25 at worst.
+personal = Recent(size=512)
 
 
-def remember(key: str, compute: Callable[[], Any], seconds: int) -> Any:
+def clear() -> None:
+    recent.clear()
+    personal.clear()
+
+
+def remember(key: str, compute: Callable[[], Any], seconds: int, *, per_person: bool = False) -> Any:
     """The value under ``key`` (a key that names a data version): kept here, else in the shared
-    cache, else ``compute()``, stored in the shared cache for ``seconds``."""
-    found = recent.get(key)
+    cache, else ``compute()``, stored in the shared cache for ``seconds``. ``per_person``: the value
+    is one person's (see ``personal``)."""
+    kept = personal if per_person else recent
+    found = kept.get(key)
     if found is None:
         found = cache.get(key)
         if found is None:
@@ -67,5 +81,5 @@ def remember(key: str, compute: Callable[[], Any], seconds: int) -> Any:
             cache.set(key, found, seconds)
         # The shared cache does not say how long the entry has left: trust it for at most a minute
         # here, well inside the shortest expiry (freshness), so no process serves it much longer.
-        recent.set(key, found, min(seconds, RECENT_SECONDS))
+        kept.set(key, found, min(seconds, RECENT_SECONDS))
     return found

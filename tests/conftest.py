@@ -116,7 +116,7 @@ def private_cache(request, settings):
                                        "LOCATION": request.node.nodeid}}
     # And no values this process kept from another test's cache: a fresh database starts again at
     # the same data version.
-    versioned.recent.clear()
+    versioned.clear()
     yield
 
 

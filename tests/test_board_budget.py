@@ -361,7 +361,7 @@ def test_the_budget_board_costs_one_query_more_cold_and_none_cached(flagged, log
     cold = {}
     for url in (cost, budget):
         cache.clear()
-        versioned.recent.clear()
+        versioned.clear()
         cold[url] = count(client, url, django_assert_max_num_queries, limit=MAX_QUERIES + 1)
     assert cold[budget] <= cold[cost] + 1
     assert count(client, budget, django_assert_max_num_queries) == count(client, cost, django_assert_max_num_queries)

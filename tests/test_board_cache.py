@@ -188,6 +188,15 @@ def test_what_a_process_keeps_is_bounded_and_expires(monkeypatch):
     assert recent.get("c") is None
 
 
+def test_a_crowd_opening_their_own_pages_leaves_the_shared_rankings_in_the_process(monkeypatch):
+    version = boards.DataVersion(rollups=1, people=1)
+    boards.cached(version, "board", ("30d",), lambda: "everyone's ranking")
+    for person in range(versioned.recent.size * 2):
+        boards.cached(version, "usage", (person,), lambda: "my overview", per_person=True)
+    monkeypatch.setattr(versioned, "cache", None)  # only what this process kept answers now
+    assert boards.cached(version, "board", ("30d",), lambda: "computed again") == "everyone's ranking"
+
+
 def test_my_usage_overview_is_mine_even_when_kept_for_the_next_request(week_of_usage):
     period = boards.resolve_period("30d", today=TODAY)
     version = boards.data_version()

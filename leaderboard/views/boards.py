@@ -242,7 +242,7 @@ def _usage_context(request, person: Person, *, full: bool, name: str, args=(),
     parts = (person.pk, period.start, period.end, period.key, overview.by, today, full, whose)
     rank_chart, daily_chart = boards.cached(version, "usage-charts", parts, lambda: (
         charts.rank_chart(overview, whose=whose), charts.usage_chart(overview) if full else None
-    ))
+    ), per_person=True)
     return {
         "person": person, "full": full, "form": form, "overview": overview, "period": period,
         "by_links": {by: link(by) for by in ("vendor", "model")},
