@@ -1695,7 +1695,11 @@ class Personal:
 
 def personal(person: Person, version: DataVersion | None = None) -> Personal:
     """The person's own rows, cached under the personal version (moved by triggers on each of their
-    tables, migration 0006): a page view reads none of them until one changes."""
+    tables, migration 0006): a page view reads none of them until one changes.
+
+    For pages that write nothing before they read this: on PostgreSQL the version moves when a
+    transaction commits, so rows a transaction has written but not committed would be cached under
+    the version from before them."""
 
     def read() -> Personal:
         return Personal(linked_identities(person), my_uploads(person), open_flags(person))

@@ -184,18 +184,26 @@ def apply_identity_rows(rows: list[IdentityRow]) -> tuple[int, set[int]]:
             owners[identity.pk] = by_email[row.email.lower()]
     _update_each(edited.values(), ["label", "is_service_account", "linked_to_id"])
 
-    def listed_person(identity: ProviderIdentity) -> int | None:
-        """Whose the identity is once the list is applied (never over an admin's mapping)."""
-        return owners[identity.pk] if identity.pk in owners and identity.mapped_by_id is None else identity.person_id
+    # Accounts take the person the list names; a key the list links takes its account's person as
+    # the list leaves it, through any chain of listed keys (keys the list does not name follow when
+    # _hand_over walks the links).
+    parents = {
+        cache.get(row.identity): cache.get(row.linked_to)
+        for row in rows if row.linked_to and cache.get(row.identity) not in owners
+    }
 
-    # Accounts take the person the list names; a key takes its account's (and keys hanging off
-    # those keys follow when _hand_over walks the links).
-    given = {identities[pk]: person_id for pk, person_id in owners.items()}
-    for row in rows:
-        identity = identities[cache.get(row.identity)]
-        if row.linked_to and identity.pk not in owners:
-            given[identity] = listed_person(identities[cache.get(row.linked_to)]) or identity.person_id
-    changed, previous = _hand_over(given)
+    def listed_person(pk: int, seen: frozenset[int] = frozenset()) -> int | None:
+        """Whose the identity is once the list is applied (never over an admin's mapping)."""
+        identity = identities[pk]
+        if identity.mapped_by_id is not None:
+            return identity.person_id
+        if pk in owners:
+            return owners[pk]
+        if pk in parents and parents[pk] not in seen:
+            return listed_person(parents[pk], seen | {pk}) or identity.person_id
+        return identity.person_id
+
+    changed, previous = _hand_over({identities[pk]: listed_person(pk) for pk in {*owners, *parents}})
     return len(changed), previous | {identity.person_id for identity in changed.values() if identity.person_id}
 
 

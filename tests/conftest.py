@@ -126,8 +126,9 @@ def personal_version_moves_after_each_statement(request):
     migration 0006); a test runs in one transaction that never commits. Made IMMEDIATE, the triggers
     move it after each statement, as every autocommitted statement would: a page read after a change
     in a test sees it. (SQLite's triggers are immediate already.)"""
-    if "db" not in request.fixturenames:
-        return
+    marker = request.node.get_closest_marker("django_db")
+    if "db" not in request.fixturenames and (marker is None or marker.kwargs.get("transaction")):
+        return  # no database, or real commits (transactional_db): the triggers fire as in production
     request.getfixturevalue("db")
     from django.db import connection
 

@@ -284,6 +284,30 @@ def test_it_attributes_api_key_usage_once_the_identity_lists_arrive(cast, sample
     assert tokens(cast.erin) == 110
 
 
+@pytest.mark.parametrize("order", [["account", "key", "sub-key"], ["sub-key", "key", "account"]])
+def test_a_chain_of_keys_follows_its_account_whatever_order_the_list_gives(cast, order):
+    from leaderboard.ingestion.rows import IdentityKey, IdentityRow
+
+    def identity(kind, value, person, linked_to=None):
+        return ProviderIdentity.objects.create(vendor="openai", kind=kind, value=value, person=person,
+                                               linked_to=linked_to)
+
+    account = identity("user_id", "user-1", cast.sam)
+    key = identity("api_key", "key-1", cast.otto, account)
+    sub_key = identity("api_key", "key-2", cast.sam, key)
+    unlisted = identity("api_key", "key-3", cast.sam, sub_key)  # hangs off the chain, not in the list
+    ids = {i.pk: IdentityKey(i.vendor, i.kind, i.value) for i in (account, key, sub_key)}
+    rows = {"account": IdentityRow(ids[account.pk], email=cast.erin.email),
+            "key": IdentityRow(ids[key.pk], linked_to=ids[account.pk]),
+            "sub-key": IdentityRow(ids[sub_key.pk], linked_to=ids[key.pk])}
+
+    identities.apply_identity_rows([rows[name] for name in order])
+
+    assert {i.value: i.person for i in ProviderIdentity.objects.filter(vendor="openai")} == {
+        "user-1": cast.erin, "key-1": cast.erin, "key-2": cast.erin, unlisted.value: cast.erin,
+    }
+
+
 def test_it_matches_usage_to_people_who_join_the_roster_later(db, tmp_path):
     from django.core.management import call_command
 

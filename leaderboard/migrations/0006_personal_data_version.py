@@ -50,6 +50,12 @@ def _triggers(vendor: str, table: str, condition: str | None) -> list[str]:
                 f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW {f'WHEN ({when}) ' if when else ''}"
                 "EXECUTE FUNCTION leaderboard_personal_changed()"
             )
+    if vendor == "postgresql":
+        # A constraint trigger cannot watch TRUNCATE (a flush, a console): a plain one does, at once.
+        statements.append(
+            f"CREATE TRIGGER {table}_personal_truncate AFTER TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION leaderboard_personal_changed()"
+        )
     return statements
 
 
@@ -85,7 +91,7 @@ def create(apps, schema_editor):
 def drop(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     for table in TABLES:
-        for event in EVENTS:
+        for event in [*EVENTS, "truncate"]:
             on = f" ON {table}" if vendor == "postgresql" else ""
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_personal_{event}{on}")
     if vendor == "postgresql":
