@@ -331,10 +331,6 @@ class Catalog:
         """Teams as budgets know them: id -> (name, parent id)."""
         return {pk: (team.name, team.parent_id) for pk, team in self.teams.items()}
 
-    @property
-    def people_loaded(self) -> bool:
-        return self._people is not None
-
     def members(self, pks: Iterable[int]) -> dict[int, Member]:
         """The people among ``pks`` who are on the boards (employed), as ``people`` would give them."""
         pks = set(pks)
@@ -945,10 +941,16 @@ def leaderboard(
     pinned_item = None
     if mine is None and me is not None:
         pinned_item = next((item for item in ranked if item[1] == me), None)
-    members = (
-        catalog.people if reveal or breakdown or catalog.people_loaded
-        else catalog.members([item[1] for item in on_page] + ([me] if me is not None else []))
-    )
+    if reveal or breakdown:
+        members = catalog.people
+    else:
+        # The names on a page and mine, kept under the data version (the roster's triggers move it):
+        # everyone who opens this page shares the first, and a page view reads no person. (From the
+        # roster when this request has read it anyway, else from the few rows.)
+        shown = tuple(item[1] for item in on_page)
+        members = cached(version, "members", shown, lambda: catalog.members(shown))
+        if me is not None and me not in members:
+            members = {**members, **cached(version, "member", (me,), lambda: catalog.members([me]), per_person=True)}
 
     # A budget is private (it can be a share of salary): the board ranks by it, but shows the number
     # only on my own row, to admins, and to the operator's CLI.

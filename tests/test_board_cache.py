@@ -109,6 +109,18 @@ def test_it_shows_a_privacy_change_at_once_however_it_was_written(week_of_usage,
     assert "Sam Lead" not in rows and any(row.startswith("Anonymous #") for row in rows)
 
 
+def test_a_board_page_names_its_people_without_reading_them_again(week_of_usage, login):
+    cast = week_of_usage
+    client = login(cast.erin)
+    url = reverse("board") + "?period=7d"
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        assert "Sam Lead" in board_rows(client.get(url))
+    assert len(queries) == 2  # who I am, and the data version
+    Person.objects.filter(pk=cast.sam.pk).update(name="Samantha Lead")
+    assert "Samantha Lead" in board_rows(client.get(url))
+
+
 def test_it_shows_a_team_move_and_a_renamed_team_at_once(week_of_usage, login):
     cast = week_of_usage
     client = login(cast.erin)
