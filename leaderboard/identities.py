@@ -297,10 +297,10 @@ def match_people(person_ids: Iterable[int]) -> None:
     emails = {p.email: p.pk for p in people}
     logins = {p.github_login.lower(): p.pk for p in people if p.github_login}
     unmatched = ProviderIdentity.objects.filter(person__isnull=True, mapped_by__isnull=True, is_service_account=False)
-    candidates = []
-    for offset in range(0, max(len(emails), len(logins)), IdentityCache.CHUNK):
-        some_emails = list(emails)[offset: offset + IdentityCache.CHUNK]
-        some_logins = list(logins)[offset: offset + IdentityCache.CHUNK]
+    email_list, login_list, candidates = list(emails), list(logins), []
+    for offset in range(0, max(len(email_list), len(login_list)), IdentityCache.CHUNK):
+        some_emails = email_list[offset: offset + IdentityCache.CHUNK]
+        some_logins = login_list[offset: offset + IdentityCache.CHUNK]
         candidates += unmatched.filter(
             Q(kind=Kind.EMAIL, value__in=some_emails) | Q(kind=Kind.LOGIN, vendor="github", value__in=some_logins)
         )

@@ -33,7 +33,10 @@ def _partial(request) -> bool:
 
 
 def _url(name: str, params: dict, *args) -> str:
-    url = reverse(name, args=args)
+    return _with_query(reverse(name, args=args), params)
+
+
+def _with_query(url: str, params: dict) -> str:
     return f"{url}?{urlencode(params)}" if params else url
 
 
@@ -234,8 +237,7 @@ def _usage_context(request, person: Person, *, full: bool, name: str, args=(),
     base = reverse(name, args=args)
 
     def link(by):
-        query = {**params, **({"by": by} if by != "vendor" else {})}
-        return f"{base}?{urlencode(query)}" if query else base
+        return _with_query(base, {**params, **({"by": by} if by != "vendor" else {})})
 
     whose = "Your" if person.pk == request.user.pk else f"{person.get_full_name()}’s"
     # The charts are drawn from the overview alone: cached with it.
