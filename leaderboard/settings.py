@@ -123,6 +123,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.Person"
+# Django's ModelBackend, loading each request's person with a query compiled once (accounts/backends.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.PersonBackend"]
 # Sessions are read on every page: from the cache, written through to the database so that a cache
 # flush logs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

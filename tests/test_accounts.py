@@ -1,8 +1,13 @@
 """People, identities and the pages every person has: login, settings, the roster upload."""
 
+from decimal import Decimal
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.backends import PersonBackend
 
 from accounts.models import Person, ProviderIdentity
 from tests.conftest import PASSWORD
@@ -10,6 +15,38 @@ from tests.conftest import PASSWORD
 
 def test_it_logs_people_in_by_email_whatever_the_case(client, cast):
     assert client.login(username="ERIN@Example.COM", password=PASSWORD)
+
+
+def test_each_request_loads_the_person_the_orm_would(cast):
+    # Every column through the compiled lookup, converters included: a decimal, dates, a timestamp.
+    erin = cast.erin
+    erin.annual_base_salary, erin.work_percent, erin.last_login = Decimal("182500.10"), 80, timezone.now()
+    erin.save()
+    loaded = PersonBackend().get_user(str(erin.pk))
+    expected = Person.objects.get(pk=erin.pk)
+    names = [field.attname for field in Person._meta.concrete_fields]
+    assert [getattr(loaded, name) for name in names] == [getattr(expected, name) for name in names]
+    assert loaded._state.adding is False and loaded._state.db == "default"
+
+
+def test_no_one_is_loaded_for_an_unknown_a_malformed_or_a_deactivated_id(cast):
+    backend = PersonBackend()
+    Person.objects.filter(pk=cast.otto.pk).update(is_active=False)
+    assert backend.get_user(str(cast.erin.pk)) == cast.erin
+    assert backend.get_user("999999") is None
+    assert backend.get_user("not a number") is None
+    assert backend.get_user(str(cast.otto.pk)) is None
+
+
+def test_a_deactivated_person_or_a_changed_password_ends_open_sessions(client, cast):
+    client.force_login(cast.erin)
+    assert client.get("/me/").status_code == 200
+    cast.erin.set_password("a new and longer passphrase")
+    cast.erin.save()
+    assert client.get("/me/").url.startswith("/login/")
+    client.force_login(cast.otto)
+    Person.objects.filter(pk=cast.otto.pk).update(is_active=False)
+    assert client.get("/me/").url.startswith("/login/")
 
 
 def test_it_stores_emails_lower_cased_and_unique(cast):
