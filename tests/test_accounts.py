@@ -8,7 +8,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.backends import PersonBackend
-
 from accounts.models import Person, ProviderIdentity
 from tests.conftest import PASSWORD
 
