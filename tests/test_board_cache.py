@@ -200,6 +200,25 @@ def test_what_a_process_keeps_is_bounded_and_expires(monkeypatch):
     assert recent.get("c") is None
 
 
+def test_a_process_keeps_a_lasting_value_past_a_minute_but_not_a_time_bound_one(monkeypatch):
+    version = boards.DataVersion(rollups=1, people=1)
+    boards.cached(version, "board", ("30d",), lambda: "everyone's ranking")
+    boards.cached(version, "freshness", (), lambda: "data until Monday", seconds=boards.FRESHNESS_SECONDS)
+    now = versioned.time.monotonic()
+    monkeypatch.setattr(versioned.time, "monotonic", lambda: now + 61)
+    monkeypatch.setattr(versioned, "cache", locmem_without_entries())
+    assert boards.cached(version, "board", ("30d",), lambda: "computed again") == "everyone's ranking"
+    assert boards.cached(version, "freshness", (), lambda: "data until Tuesday",
+                         seconds=boards.FRESHNESS_SECONDS) == "data until Tuesday"
+
+
+def locmem_without_entries():
+    """A shared cache that has let everything go (expired, evicted)."""
+    from django.core.cache.backends.locmem import LocMemCache
+
+    return LocMemCache("lost", {})
+
+
 def test_a_crowd_opening_their_own_pages_leaves_the_shared_rankings_in_the_process(monkeypatch):
     version = boards.DataVersion(rollups=1, people=1)
     boards.cached(version, "board", ("30d",), lambda: "everyone's ranking")
