@@ -74,3 +74,25 @@ def test_it_passes_the_deploy_checks_with_production_settings(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_a_web_process_freezes_what_it_keeps_for_life_once_its_first_request_is_served(tmp_path):
+    # The login page needs no database: what matters is the process, a fresh one as a deploy starts it.
+    script = (
+        "import gc, django; django.setup(); from django.test import Client;"
+        "counts = [gc.get_freeze_count()]; client = Client(); client.get('/login/');"
+        "counts.append(gc.get_freeze_count()); kept = [[n] for n in range(5000)]; client.get('/login/');"
+        "counts.append(gc.get_freeze_count());"
+        "print(counts)"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k not in ("VAR_DIR", "MEDIA_ROOT")}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "leaderboard.settings", "VAR_DIR": str(tmp_path)},
+    )
+    before, after_first, after_second = json.loads(result.stdout)
+
+    assert before == 0
+    assert after_first > 10_000  # modules, classes, the URLconf, the login page's templates
+    # Once: what is made later (here 5,000 lists kept alive across the second request) stays collectable.
+    assert after_second - after_first < 5000
