@@ -96,3 +96,21 @@ def test_a_web_process_freezes_what_it_keeps_for_life_once_its_first_request_is_
     assert after_first > 10_000  # modules, classes, the URLconf, the login page's templates
     # Once: what is made later (here 5,000 lists kept alive across the second request) stays collectable.
     assert after_second - after_first < 5000
+
+
+def test_an_import_command_freezes_what_was_loaded_before_it_reads(tmp_path):
+    sample = ROOT / "tests" / "samples" / "org-acme" / "generic"
+    script = (
+        "import gc, sys, django; django.setup(); from django.core.management import call_command;"
+        "call_command('migrate', verbosity=0); frozen = gc.get_freeze_count();"
+        f"call_command('import_usage', *sorted(str(p) for p in __import__('pathlib').Path({str(sample)!r}).iterdir()));"
+        "print(frozen, gc.get_freeze_count(), file=sys.stderr)"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k not in ("VAR_DIR", "MEDIA_ROOT")}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "leaderboard.settings", "VAR_DIR": str(tmp_path)},
+    )
+    before, after = map(int, result.stderr.split()[-2:])
+
+    assert before == 0 and after > 10_000

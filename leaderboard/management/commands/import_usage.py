@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Person
 from leaderboard import imports
+from leaderboard.apps import freeze_lifelong_objects
 from leaderboard.ingestion import FORMATS
 from leaderboard.models import UsageExport
 
@@ -21,6 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--email", help="Whose usage a single-person file (ccusage) is.")
 
     def handle(self, *args, files, format=None, email=None, **options):
+        freeze_lifelong_objects()  # a one-shot process, set up now: see leaderboard/apps.py
         person = None
         if email:
             person = Person.objects.filter(email__iexact=email.strip()).first()
