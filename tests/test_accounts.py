@@ -1,12 +1,15 @@
 """People, identities and the pages every person has: login, settings, the roster upload."""
 
+import gc
+import threading
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
+from accounts import backends
 from accounts.backends import PersonBackend
 from accounts.models import Person, ProviderIdentity
 from tests.conftest import PASSWORD
@@ -28,13 +31,44 @@ def test_each_request_loads_the_person_the_orm_would(cast):
     assert loaded._state.adding is False and loaded._state.db == "default"
 
 
-def test_no_one_is_loaded_for_an_unknown_a_malformed_or_a_deactivated_id(cast):
+def test_no_one_is_loaded_for_an_unknown_a_malformed_an_impossible_or_a_deactivated_id(cast):
     backend = PersonBackend()
     Person.objects.filter(pk=cast.otto.pk).update(is_active=False)
     assert backend.get_user(str(cast.erin.pk)) == cast.erin
     assert backend.get_user("999999") is None
     assert backend.get_user("not a number") is None
+    assert backend.get_user(str(2**63)) is None  # more than the column holds: nobody, as with the ORM
     assert backend.get_user(str(cast.otto.pk)) is None
+
+
+def test_requests_load_their_person_through_a_lookup_compiled_once(client, cast, monkeypatch):
+    compiled, original = [], backends._CompiledLookup
+
+    class Counted(original):
+        def __init__(self, connection):
+            compiled.append(connection.alias)
+            super().__init__(connection)
+
+    monkeypatch.setattr(backends, "_CompiledLookup", Counted)
+    monkeypatch.setattr(PersonBackend, "_compiled", threading.local())
+    client.force_login(cast.erin)
+    for _ in range(3):
+        assert client.get("/me/").context["person"] == cast.erin
+    assert compiled == ["default"]
+
+
+def test_a_thread_that_ends_lets_its_compiled_lookup_and_connection_go(cast):
+    def ask():
+        PersonBackend().get_user(str(cast.erin.pk))
+        connections.close_all()
+
+    threads = [threading.Thread(target=ask) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+        thread.join()
+    gc.collect()
+    assert not [kept for kept in gc.get_objects() if isinstance(kept, backends._CompiledLookup)
+                and kept.compiler.connection is not connections["default"]]
 
 
 def test_a_deactivated_person_or_a_changed_password_ends_open_sessions(client, cast):
