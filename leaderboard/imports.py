@@ -474,14 +474,16 @@ class _Writer:
                 self.records_written += stage.merge(cursor, self.export_id, self.attempt)
         merged = time.monotonic()
         moved, moved_people = identities.apply_identity_rows(self.identity_rows) if self.identity_rows else (0, set())
+        handed = time.monotonic()
         owners = {self.identities.person_of(pk) for pk in self.touched} - {None}
         if self.first_day is not None:
             rollups.recompute(owners, self.first_day, self.last_day, vendors=self.vendors)
         # Where an import's time goes, for whoever tunes a large one.
         log.info(
-            "Export %s: read and staged %s rows in %.1fs, merged %s records in %.1fs, rolled up %s people in %.1fs",
-            self.export_id, self.rows_read, staged - self.started, self.records_written, merged - staged,
-            len(owners), time.monotonic() - merged,
+            "Export %s: read and staged %s rows in %.1fs, merged %s records in %.1fs, handed over %s identities "
+            "in %.1fs, rolled up %s people in %.1fs",
+            self.export_id, self.rows_read, staged - self.started, self.records_written, merged - staged, moved,
+            handed - merged, len(owners), time.monotonic() - handed,
         )
         unmatched = sum(
             1 for pk in self.touched if self.identities.person_of(pk) is None and not self.identities.is_service(pk)
