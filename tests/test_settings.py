@@ -28,12 +28,17 @@ def settings_in(env: dict[str, str], tmp_path: Path) -> dict:
         "'transport': getattr(s, 'CELERY_BROKER_TRANSPORT_OPTIONS', {}), 'time_limit': s.CELERY_TASK_TIME_LIMIT,"
         "'ssl': s.SECURE_SSL_REDIRECT, 'media': str(s.MEDIA_ROOT)}, default=str))"
     )
+    return json.loads(run_in_a_fresh_process(script, tmp_path, env))
+
+
+def run_in_a_fresh_process(script: str, tmp_path: Path, env: dict[str, str]) -> str:
+    """What ``script`` prints, run by a new Python with this environment over a clean one."""
     clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k not in ("VAR_DIR", "MEDIA_ROOT")}
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True,
         env={**clean, "DJANGO_SETTINGS_MODULE": "leaderboard.settings", "VAR_DIR": str(tmp_path), **env},
     )
-    return json.loads(result.stdout)
+    return result.stdout
 
 
 def test_it_needs_no_configuration_on_a_laptop(tmp_path):
@@ -76,15 +81,8 @@ def test_it_passes_the_deploy_checks_with_production_settings(tmp_path):
     assert "no issues" in result.stdout
 
 
-def run_in_a_fresh_process(script: str, tmp_path: Path) -> str:
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k not in ("VAR_DIR", "MEDIA_ROOT")}
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "leaderboard.settings", "VAR_DIR": str(tmp_path),
-             # DEBUG: static files by their plain names, with no collectstatic run before.
-             "ALLOWED_HOSTS": "testserver", "DEBUG": "true"},
-    )
-    return result.stdout
+# A web process served by the test client: DEBUG names static files plainly (no collectstatic here).
+SERVING = {"ALLOWED_HOSTS": "testserver", "DEBUG": "true"}
 
 
 def test_a_web_process_freezes_what_it_keeps_for_life_once_its_first_request_is_served(tmp_path):
@@ -95,7 +93,7 @@ def test_a_web_process_freezes_what_it_keeps_for_life_once_its_first_request_is_
         "counts.append(gc.get_freeze_count()); kept = [[n] for n in range(5000)];"
         "assert client.get('/login/').status_code == 200; counts.append(gc.get_freeze_count()); print(counts)"
     )
-    before, after_first, after_second = json.loads(run_in_a_fresh_process(script, tmp_path))
+    before, after_first, after_second = json.loads(run_in_a_fresh_process(script, tmp_path, SERVING))
 
     assert before == 0
     assert after_first > 10_000  # modules, classes, the URLconf, the login page's templates
@@ -112,6 +110,6 @@ def test_an_import_command_freezes_what_was_loaded_before_it_reads(tmp_path):
         "imports.apply_export = lambda export: seen.append(gc.get_freeze_count()) or apply(export);"
         f"call_command('import_usage', {str(sample)!r}, stdout=__import__('io').StringIO()); print(seen)"
     )
-    before, when_reading = json.loads(run_in_a_fresh_process(script, tmp_path))
+    before, when_reading = json.loads(run_in_a_fresh_process(script, tmp_path, SERVING))
 
     assert before == 0 and when_reading > 10_000
