@@ -469,6 +469,7 @@ class _Writer:
         self._write_activity()
         staged = time.monotonic()
         with connection.cursor() as cursor:
+            rollups.plan_for_bulk(cursor)
             self._stage_prices(cursor)
             for stage in (USAGE_STAGE, ACTIVITY_STAGE):
                 self.records_written += stage.merge(cursor, self.export_id, self.attempt)

@@ -9,6 +9,7 @@ best-ranked source present are counted.
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 
@@ -29,22 +30,44 @@ _IDENTITY = ProviderIdentity._meta.db_table
 _DAILY = DailyUsage._meta.db_table
 _PERSON_DAY = PersonDay._meta.db_table
 
-# Both inserts hand their rows over in key order: the unique indexes then fill page after page
-# instead of at random places (a fifth faster on PostgreSQL for a large import).
-_RECOMPUTE_DAILY = f"""
+# The usage rows a recompute reads: these people's, over these days (and vendors).
+_USAGE_ROWS = f"""
+    FROM {_USAGE} r JOIN {_IDENTITY} i ON i.id = r.identity_id
+    WHERE i.person_id IN ({{people}}) AND r.day BETWEEN %s AND %s {{vendors}}
+"""
+# Which source ranks each vendor has among those rows: precedence only decides something for a
+# vendor with more than one.
+_RANKS = f"SELECT DISTINCT r.vendor, r.source_rank {_USAGE_ROWS}"
+
+_DAILY_INSERT = f"""
 INSERT INTO {_DAILY} (person_id, day, vendor, model, source, input_tokens, cache_write_tokens,
                       cache_read_tokens, output_tokens, total_tokens, requests, cost_usd, unpriced_records)
-SELECT person_id, day, vendor, model, MIN(source),
-       SUM(input_tokens), SUM(cache_write_tokens), SUM(cache_read_tokens), SUM(output_tokens),
-       SUM(input_tokens + cache_write_tokens + cache_read_tokens + output_tokens),
-       SUM(requests), COALESCE(SUM(cost_usd), 0),
-       SUM(CASE WHEN cost_usd IS NULL THEN 1 ELSE 0 END)
+"""
+_DAILY_SUMS = """
+       MIN({r}source), SUM({r}input_tokens), SUM({r}cache_write_tokens), SUM({r}cache_read_tokens),
+       SUM({r}output_tokens),
+       SUM({r}input_tokens + {r}cache_write_tokens + {r}cache_read_tokens + {r}output_tokens),
+       SUM({r}requests), COALESCE(SUM({r}cost_usd), 0),
+       SUM(CASE WHEN {r}cost_usd IS NULL THEN 1 ELSE 0 END)
+"""
+# Both inserts hand their rows over in key order: the unique indexes then fill page after page
+# instead of at random places (a fifth faster on PostgreSQL for a large import).
+_RECOMPUTE_DAILY = f"""{_DAILY_INSERT}
+SELECT i.person_id, r.day, r.vendor, r.model, {_DAILY_SUMS.format(r="r.")}
+{_USAGE_ROWS}
+GROUP BY i.person_id, r.day, r.vendor, r.model
+ORDER BY i.person_id, r.day, r.vendor, r.model
+"""
+# The same for vendors whose rows come from several sources: per person, day and vendor only the
+# rows of the best-ranked source count. The window sorts every row once more, which is why the
+# vendors with one source go without it (on SQLite it was half of this statement's time).
+_RECOMPUTE_DAILY_RANKED = f"""{_DAILY_INSERT}
+SELECT person_id, day, vendor, model, {_DAILY_SUMS.format(r="")}
 FROM (
     SELECT i.person_id, r.day, r.vendor, r.model, r.source, r.input_tokens, r.cache_write_tokens,
            r.cache_read_tokens, r.output_tokens, r.requests, r.cost_usd, r.source_rank,
            MIN(r.source_rank) OVER (PARTITION BY i.person_id, r.day, r.vendor) AS best
-    FROM {_USAGE} r JOIN {_IDENTITY} i ON i.id = r.identity_id
-    WHERE i.person_id IN ({{people}}) AND r.day BETWEEN %s AND %s {{vendors}}
+    {_USAGE_ROWS}
 ) AS ranked
 WHERE source_rank = best
 GROUP BY person_id, day, vendor, model
@@ -84,13 +107,28 @@ def bump_version() -> None:
         )
 
 
+def plan_for_bulk(cursor) -> None:
+    """Tell PostgreSQL, for the rest of the transaction, that its statements group a whole import.
+
+    Each of them (the import's merge, the two rollups) groups up to millions of rows and hands them
+    over in the same order it groups them by, so sorting once and grouping in order is always the
+    plan to have. Left to itself the planner has no statistics for rows this very transaction
+    wrote, guesses a few thousand groups, and hashes them: a million person-days then spilled a
+    266 MB hash table to disk only to be sorted again afterwards. The sorts get the memory they
+    need rather than the default 4 MB, which spills them to disk too.
+    """
+    if connection.vendor == "postgresql":
+        cursor.execute("SET LOCAL work_mem = '128MB'")
+        cursor.execute("SET LOCAL enable_hashagg = off")
+
+
 def recompute(person_ids: Iterable[int], start: date, end: date, *, vendors: Iterable[str] | None = None) -> None:
     """Rebuild DailyUsage and PersonDay for these people over [start, end] from the stored rows.
 
     ``vendors`` limits the per-vendor rebuild to what an import touched (precedence is decided
     within a vendor, so the others' rollups cannot have changed); PersonDay is always rebuilt whole.
 
-    Four set-based statements whatever the number of people: a few people are named in the
+    A few set-based statements whatever the number of people: a few people are named in the
     statements (the indexes on identity and person find their rows); a large import's people go
     into a temporary table first, so each table is read once instead of once per chunk of people.
     """
@@ -101,9 +139,7 @@ def recompute(person_ids: Iterable[int], start: date, end: date, *, vendors: Ite
     only_vendors = f"AND vendor IN ({', '.join(['%s'] * len(vendors))})" if vendors else ""
     with transaction.atomic(), connection.cursor() as cursor:
         transaction.on_commit(bump_version)
-        if connection.vendor == "postgresql":
-            # The window and GROUP BY sort the rows; PostgreSQL's default 4 MB spills them to disk.
-            cursor.execute("SET LOCAL work_mem = '128MB'")
+        plan_for_bulk(cursor)
         if len(people) <= PEOPLE_PER_STATEMENT:
             members, named = ", ".join(["%s"] * len(people)), people
         else:
@@ -113,10 +149,16 @@ def recompute(person_ids: Iterable[int], start: date, end: date, *, vendors: Ite
             f"DELETE FROM {_DAILY} WHERE person_id IN ({members}) AND day BETWEEN %s AND %s {only_vendors}",
             [*window, *vendors],
         )
-        cursor.execute(
-            _RECOMPUTE_DAILY.format(people=members, vendors=only_vendors.replace("vendor", "r.vendor")),
-            [*window, *vendors],
-        )
+        cursor.execute(_RANKS.format(people=members, vendors=only_vendors.replace("vendor", "r.vendor")),
+                       [*window, *vendors])
+        sources = Counter(vendor for vendor, _rank in cursor.fetchall())
+        for statement, chosen in (
+            (_RECOMPUTE_DAILY, sorted(vendor for vendor, count in sources.items() if count == 1)),
+            (_RECOMPUTE_DAILY_RANKED, sorted(vendor for vendor, count in sources.items() if count > 1)),
+        ):
+            if chosen:
+                chosen_vendors = f"AND r.vendor IN ({', '.join(['%s'] * len(chosen))})"
+                cursor.execute(statement.format(people=members, vendors=chosen_vendors), [*window, *chosen])
         cursor.execute(f"DELETE FROM {_PERSON_DAY} WHERE person_id IN ({members}) AND day BETWEEN %s AND %s", window)
         cursor.execute(_RECOMPUTE_PERSON_DAY.format(people=members), window * 2)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.files.base import ContentFile
 from django.db import OperationalError
-from django.db.models import Sum
+from django.db.models import ProtectedError, Sum
 from django.utils import timezone
 
 from accounts.models import ProviderIdentity
@@ -117,6 +117,16 @@ def test_it_changes_nothing_when_the_sample_org_is_imported_again(db, samples):
 
     assert list(DailyUsage.objects.order_by("person", "day", "vendor", "model").values()) == before
     assert UsageExport.objects.count() == exports
+
+
+def test_an_export_whose_rows_are_stored_cannot_be_deleted(cast):
+    # The database does not check the rows' export (imports would pay for it at every commit);
+    # Django's PROTECT still stands between an admin's delete and the usage it would orphan.
+    export = run(csv("2026-10-01,erin@example.com,mistral,m,10,5,0,0,1,"))
+
+    with pytest.raises(ProtectedError):
+        export.delete()
+    assert UsageExport.objects.filter(pk=export.pk).exists() and tokens(cast.erin) == 15
 
 
 def rollup_rows() -> tuple[list, list]:
@@ -229,6 +239,23 @@ def test_it_counts_only_the_best_source_per_person_day_and_vendor(cast):
     assert tokens(cast.erin) == 1007
     # The lower source is still stored, for the person's page.
     assert UsageRecord.objects.filter(source="ccusage").count() == 2
+
+
+def test_one_import_counts_vendors_with_one_source_and_vendors_with_several_side_by_side(cast):
+    run(json.dumps(claude_code_page("erin@example.com", "2026-10-01", 1000, 50)).encode(), name="cc.json")
+    # The generic CSV's anthropic row ranks below Claude Code's; its mistral row is all mistral has.
+    run(csv("2026-10-01,erin@example.com,anthropic,claude-sonnet-4-5-20250929,500,0,0,0,1,",
+            "2026-10-01,erin@example.com,mistral,mistral-large-2,40,2,0,0,1,",
+            "2026-10-01,erin@example.com,mistral,mistral-small,3,0,0,0,1,"))
+
+    counted = {(row.vendor, row.model): (row.source, row.total_tokens)
+               for row in DailyUsage.objects.filter(person=cast.erin)}
+    assert counted == {
+        ("anthropic", "claude-sonnet-4-5-20250929"): ("claude_code_analytics", 1000),
+        ("mistral", "mistral-large-2"): ("generic", 42),
+        ("mistral", "mistral-small"): ("generic", 3),
+    }
+    assert tokens(cast.erin) == 1045
 
 
 def test_it_uses_the_providers_cost_and_estimates_the_rest(cast):
