@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-from genai_prices import Usage, calc_price
-
 PROBE = 1000
 # The price list's provider ids, where ours differ or where a vendor resells others' models.
 PROVIDER_IDS = {"anthropic": "anthropic", "openai": "openai", "cursor": "cursor", "github": None}
@@ -30,6 +28,10 @@ class UnitPrices:
 
 
 def _probe(model: str, provider_id: str | None, **tokens) -> Decimal:
+    # Imported on first use: loading the price list is a fifth of a second, which a re-import of
+    # the same file (answered from its checksum) or a file carrying its own costs never needs.
+    from genai_prices import Usage, calc_price
+
     return calc_price(Usage(**tokens), model, provider_id=provider_id).total_price / PROBE
 
 

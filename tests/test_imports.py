@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.db.models import ProtectedError, Sum
 from django.utils import timezone
 
@@ -117,6 +117,30 @@ def test_it_changes_nothing_when_the_sample_org_is_imported_again(db, samples):
 
     assert list(DailyUsage.objects.order_by("person", "day", "vendor", "model").values()) == before
     assert UsageExport.objects.count() == exports
+
+
+def test_an_import_that_at_least_doubles_the_usage_table_gives_postgresql_statistics_for_it(cast, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL plans from statistics that only ANALYZE writes")
+    monkeypatch.setattr(imports, "YOUNG_TABLE_ROWS", 2)
+
+    def planned_rows() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'leaderboard_usagerecord'::regclass")
+            return cursor.fetchone()[0]
+
+    with connection.cursor() as cursor:
+        # In this test's transaction: statistics of the table as the test sees it, empty, rather than
+        # what earlier tests left behind.
+        cursor.execute("ANALYZE leaderboard_usagerecord")
+    assert planned_rows() == 0
+
+    run(csv(*(f"2026-10-0{day},erin@example.com,mistral,m,10,5,0,0,1," for day in range(1, 5))))
+    assert planned_rows() == 4
+    # Two more rows to a table of four: its statistics still describe it; no new sample.
+    run(csv("2026-10-05,erin@example.com,mistral,m,10,5,0,0,1,", "2026-10-06,erin@example.com,mistral,m,10,5,0,0,1,"))
+    assert planned_rows() == 4
+    assert tokens(cast.erin) == 6 * 15
 
 
 def test_an_export_whose_rows_are_stored_cannot_be_deleted(cast):
