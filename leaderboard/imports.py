@@ -323,24 +323,23 @@ class _Stage:
         cursor.execute(self.merge_sql, [export_id, attempt])
         merged = cursor.rowcount
         cursor.execute(f"DELETE FROM {self.name}")
-        if connection.vendor == "postgresql" and merged >= YOUNG_TABLE_ROWS:
-            self._describe_if_young(cursor, merged)
+        if connection.vendor == "postgresql" and merged >= ANALYZE_AFTER_ROWS:
+            self._refresh_statistics(cursor, merged)
         return merged
 
-    def _describe_if_young(self, cursor, merged: int) -> None:
-        """Give the planner statistics when this import at least doubled the table (a young
-        database's first large imports).
+    def _refresh_statistics(self, cursor, merged: int) -> None:
+        """Sample the table again when this import wrote a tenth as many rows as it held.
 
-        The rollups that follow join these rows to identities and people, and PostgreSQL plans
-        those joins from the table's statistics, which know nothing of rows not yet committed: for
-        a first million rows it guessed three, and probed two indexes once per row (7 s of a
-        million-row import) instead of hashing. Autovacuum analyses a table only after commit;
-        ANALYZE in this transaction sees its own rows. An established table's statistics already
-        describe an import's rows well, and it is not sampled again.
+        The rollups that follow join these rows to identities, and PostgreSQL plans those joins
+        from statistics that know nothing of rows not yet committed: after a first million rows,
+        or a million rows of a vendor the statistics had never seen, it expected one row and probed
+        an index once per row instead of hashing (7 s of a million-row import). Autovacuum samples
+        a table again once a tenth of it has changed, but only after commit; ANALYZE in this
+        transaction sees its own rows. A smaller import leaves statistics that still describe it.
         """
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [self.target])
         (known,) = cursor.fetchone()
-        if merged > known:  # -1 when the table was never analysed
+        if merged * 10 >= known:  # known is -1 until the table is first analysed
             cursor.execute(f"ANALYZE {self.target}")
 
 
@@ -349,7 +348,7 @@ class _Stage:
 # hundred distinct days, so the text of each is made once.
 _day_text = lru_cache(maxsize=8192)(date.isoformat)
 # An import that merges fewer rows than this leaves the planner's statistics alone.
-YOUNG_TABLE_ROWS = 10_000
+ANALYZE_AFTER_ROWS = 10_000
 _KEY_TYPES = {"vendor": "varchar(40)", "source": "varchar(30)", "identity_id": "bigint", "day": "date"}
 # The unit prices of the models an import saw without a cost: the merge estimates those costs in SQL
 # (one multiplication per token kind) rather than in Python for each of a million rows.

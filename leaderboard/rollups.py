@@ -20,7 +20,7 @@ from accounts.models import ProviderIdentity
 
 from .models import ActivityRecord, DailyUsage, PersonDay, UsageRecord
 
-# Up to this many people are named in the statements (well under SQLite's parameter limit);
+# On SQLite, up to this many people are named in the statements (well under its parameter limit);
 # more go through a temporary table.
 PEOPLE_PER_STATEMENT = 500
 
@@ -33,7 +33,7 @@ _PERSON_DAY = PersonDay._meta.db_table
 # The usage rows a recompute reads: these people's, over these days (and vendors).
 _USAGE_ROWS = f"""
     FROM {_USAGE} r JOIN {_IDENTITY} i ON i.id = r.identity_id
-    WHERE i.person_id IN ({{people}}) AND r.day BETWEEN %s AND %s {{vendors}}
+    WHERE i.person_id {{people}} AND r.day BETWEEN %s AND %s {{vendors}}
 """
 # Which source ranks each vendor has among those rows: precedence only decides something for a
 # vendor with more than one.
@@ -83,12 +83,12 @@ FROM (
     SELECT person_id, day, total_tokens, output_tokens, requests, cost_usd, unpriced_records,
            CASE WHEN total_tokens > 0 OR requests > 0 THEN 1 ELSE 0 END AS active
     FROM {_DAILY}
-    WHERE person_id IN ({{people}}) AND day BETWEEN %s AND %s
+    WHERE person_id {{people}} AND day BETWEEN %s AND %s
     UNION ALL
     SELECT i.person_id, a.day, 0, 0, 0, 0, 0,
            CASE WHEN a.active OR a.sessions > 0 OR a.requests > 0 THEN 1 ELSE 0 END
     FROM {_ACTIVITY} a JOIN {_IDENTITY} i ON i.id = a.identity_id
-    WHERE i.person_id IN ({{people}}) AND a.day BETWEEN %s AND %s
+    WHERE i.person_id {{people}} AND a.day BETWEEN %s AND %s
 ) AS days
 GROUP BY person_id, day
 ORDER BY person_id, day
@@ -128,9 +128,8 @@ def recompute(person_ids: Iterable[int], start: date, end: date, *, vendors: Ite
     ``vendors`` limits the per-vendor rebuild to what an import touched (precedence is decided
     within a vendor, so the others' rollups cannot have changed); PersonDay is always rebuilt whole.
 
-    A few set-based statements whatever the number of people: a few people are named in the
-    statements (the indexes on identity and person find their rows); a large import's people go
-    into a temporary table first, so each table is read once instead of once per chunk of people.
+    A few set-based statements whatever the number of people (see ``_people`` for how they are
+    named), so each table is read once instead of once per chunk of people.
     """
     people = sorted({pk for pk in person_ids if pk is not None})
     if not people:
@@ -140,13 +139,10 @@ def recompute(person_ids: Iterable[int], start: date, end: date, *, vendors: Ite
     with transaction.atomic(), connection.cursor() as cursor:
         transaction.on_commit(bump_version)
         plan_for_bulk(cursor)
-        if len(people) <= PEOPLE_PER_STATEMENT:
-            members, named = ", ".join(["%s"] * len(people)), people
-        else:
-            members, named = _fill_people_table(cursor, people), []
+        members, named = _people(cursor, people)
         window = [*named, start, end]
         cursor.execute(
-            f"DELETE FROM {_DAILY} WHERE person_id IN ({members}) AND day BETWEEN %s AND %s {only_vendors}",
+            f"DELETE FROM {_DAILY} WHERE person_id {members} AND day BETWEEN %s AND %s {only_vendors}",
             [*window, *vendors],
         )
         cursor.execute(_RANKS.format(people=members, vendors=only_vendors.replace("vendor", "r.vendor")),
@@ -159,27 +155,32 @@ def recompute(person_ids: Iterable[int], start: date, end: date, *, vendors: Ite
             if chosen:
                 chosen_vendors = f"AND r.vendor IN ({', '.join(['%s'] * len(chosen))})"
                 cursor.execute(statement.format(people=members, vendors=chosen_vendors), [*window, *chosen])
-        cursor.execute(f"DELETE FROM {_PERSON_DAY} WHERE person_id IN ({members}) AND day BETWEEN %s AND %s", window)
+        cursor.execute(f"DELETE FROM {_PERSON_DAY} WHERE person_id {members} AND day BETWEEN %s AND %s", window)
         cursor.execute(_RECOMPUTE_PERSON_DAY.format(people=members), window * 2)
 
 
 _PEOPLE_TABLE = "rollup_people"
 
 
-def _fill_people_table(cursor, people: list[int]) -> str:
-    """Put the people in this connection's temporary table; returns the subquery that names them."""
+def _people(cursor, people: list[int]) -> tuple[str, list]:
+    """How the statements name the people: the condition on a person column, and its parameters.
+
+    PostgreSQL takes them as one array however many there are: a filter on the column, not a
+    relation joined in. Joined in as a table, the people were sized against statistics that know
+    nothing of the rows this transaction has just written: the planner believed the usage side held
+    one row and compared each of a million with each of 10,000 people (a second million-row import
+    ran for minutes before it was stopped). With the filter, a wrong estimate costs an index probe
+    per row at worst. SQLite limits a statement's parameters: a few people are named, more go
+    through a temporary table, read once.
+    """
+    if connection.vendor == "postgresql":
+        return "= ANY(%s::bigint[])", [people]
+    if len(people) <= PEOPLE_PER_STATEMENT:
+        return f"IN ({', '.join(['%s'] * len(people))})", people
     cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_PEOPLE_TABLE} (person_id bigint PRIMARY KEY)")
     cursor.execute(f"DELETE FROM {_PEOPLE_TABLE}")
-    if connection.vendor == "postgresql":
-        with cursor.cursor.copy(f"COPY {_PEOPLE_TABLE} (person_id) FROM STDIN") as copy:
-            for pk in people:
-                copy.write_row((pk,))
-        # A temporary table has no statistics until analysed: without them the planner guesses its
-        # size and may walk the usage table's index once per person instead of hashing.
-        cursor.execute(f"ANALYZE {_PEOPLE_TABLE}")
-    else:
-        cursor.executemany(f"INSERT INTO {_PEOPLE_TABLE} (person_id) VALUES (%s)", [(pk,) for pk in people])
-    return f"SELECT person_id FROM {_PEOPLE_TABLE}"
+    cursor.executemany(f"INSERT INTO {_PEOPLE_TABLE} (person_id) VALUES (%s)", [(pk,) for pk in people])
+    return f"IN (SELECT person_id FROM {_PEOPLE_TABLE})", []
 
 
 def recompute_for_identities(identity_ids: Iterable[int], *, also_people: Iterable[int] = ()) -> None:

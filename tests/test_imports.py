@@ -119,10 +119,10 @@ def test_it_changes_nothing_when_the_sample_org_is_imported_again(db, samples):
     assert UsageExport.objects.count() == exports
 
 
-def test_an_import_that_at_least_doubles_the_usage_table_gives_postgresql_statistics_for_it(cast, monkeypatch):
+def test_an_import_of_a_tenth_of_the_usage_table_or_more_gives_postgresql_fresh_statistics(cast, monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL plans from statistics that only ANALYZE writes")
-    monkeypatch.setattr(imports, "YOUNG_TABLE_ROWS", 2)
+    monkeypatch.setattr(imports, "ANALYZE_AFTER_ROWS", 2)
 
     def planned_rows() -> float:
         with connection.cursor() as cursor:
@@ -135,12 +135,16 @@ def test_an_import_that_at_least_doubles_the_usage_table_gives_postgresql_statis
         cursor.execute("ANALYZE leaderboard_usagerecord")
     assert planned_rows() == 0
 
-    run(csv(*(f"2026-10-0{day},erin@example.com,mistral,m,10,5,0,0,1," for day in range(1, 5))))
-    assert planned_rows() == 4
-    # Two more rows to a table of four: its statistics still describe it; no new sample.
-    run(csv("2026-10-05,erin@example.com,mistral,m,10,5,0,0,1,", "2026-10-06,erin@example.com,mistral,m,10,5,0,0,1,"))
-    assert planned_rows() == 4
-    assert tokens(cast.erin) == 6 * 15
+    october = [date(2026, 10, 1) + timedelta(days=n) for n in range(30)]
+    run(csv(*(f"{day},erin@example.com,mistral,m,10,5,0,0,1," for day in october)))
+    assert planned_rows() == 30
+    # Two rows more to thirty: the statistics still describe the table, and it is not sampled again.
+    run(csv("2026-11-01,erin@example.com,mistral,m,10,5,0,0,1,", "2026-11-02,erin@example.com,mistral,m,10,5,0,0,1,"))
+    assert planned_rows() == 30
+    # Three more (a tenth): sampled again.
+    run(csv(*(f"2026-11-0{day},erin@example.com,mistral,m,10,5,0,0,1," for day in (3, 4, 5))))
+    assert planned_rows() == 35
+    assert tokens(cast.erin) == 35 * 15
 
 
 def test_an_export_whose_rows_are_stored_cannot_be_deleted(cast):
