@@ -14,6 +14,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.db import OperationalError, connection
 from django.db.models import ProtectedError, Sum
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import ProviderIdentity
@@ -181,6 +182,24 @@ def test_it_rolls_up_many_people_through_a_table_to_the_same_numbers(db, samples
     DailyUsage.objects.filter(vendor="openai").delete()
     rollups.recompute(everyone, first, last, vendors={"openai"})
     assert rollup_rows() == before
+
+
+def test_postgresql_rollups_filter_on_their_people_rather_than_join_them(db, samples, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite names many people through a temporary table")
+    import_sample_org(samples)
+    everyone = {row["person"] for row in rollup_rows()[1]}
+    first, last = UsageRecord.objects.order_by("day").first().day, UsageRecord.objects.order_by("day").last().day
+    monkeypatch.setattr(rollups, "PEOPLE_PER_STATEMENT", 1)  # what an import of thousands of people does
+
+    with CaptureQueriesContext(connection) as queries:
+        rollups.recompute(everyone, first, last)
+
+    # Joined in as a table, the people were planned against statistics blind to the rows just
+    # written: one usage row expected, every row compared with every person (10,000 x 1,000,000).
+    rebuilds = [query["sql"] for query in queries if "person_id" in query["sql"]]
+    assert rebuilds and all("= ANY(" in sql for sql in rebuilds)
+    assert not any("rollup_people" in query["sql"] for query in queries)
 
 
 # --- Exactly once ---------------------------------------------------------------------------------
