@@ -43,6 +43,8 @@ from .pricing import unit_prices
 log = logging.getLogger(__name__)
 
 MAX_PROBLEMS = 50
+# An import that merges fewer rows than this leaves PostgreSQL's statistics alone (_Stage.merge).
+ANALYZE_AFTER_ROWS = 10_000
 # Errors worth trying again: the database went away, a lock or deadlock, a serialization failure.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
@@ -347,8 +349,6 @@ class _Stage:
 # adapter (a Python function) for every row, a second of a million-row import. An export has a few
 # hundred distinct days, so the text of each is made once.
 _day_text = lru_cache(maxsize=8192)(date.isoformat)
-# An import that merges fewer rows than this leaves the planner's statistics alone.
-ANALYZE_AFTER_ROWS = 10_000
 _KEY_TYPES = {"vendor": "varchar(40)", "source": "varchar(30)", "identity_id": "bigint", "day": "date"}
 # The unit prices of the models an import saw without a cost: the merge estimates those costs in SQL
 # (one multiplication per token kind) rather than in Python for each of a million rows.
