@@ -39,6 +39,9 @@ class UsageExport(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The attempt holding the export: a token its worker keeps alive with a heartbeat while it runs
+    # (leaderboard/imports.py, "Leases"). The expiry is the bound when nothing can be told.
+    lease_owner = models.CharField(max_length=32, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -355,6 +358,9 @@ class BudgetPolicy(models.Model):
                 | (~models.Q(kind="salary") & models.Q(amount_usd__gte=0)),
                 name="budget_policy_has_amount",
             ),
+            # Every page that shows a budget reads the kind: an unknown one would break them all.
+            models.CheckConstraint(condition=models.Q(kind__in=["day", "month", "year", "salary"]),
+                                   name="budget_policy_known_kind"),
             # One policy per target and start date: two would make the budget of that day ambiguous.
             models.UniqueConstraint(
                 fields=["effective_from"], condition=models.Q(scope="org"), name="budget_policy_org_unique"
