@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
+import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from django.core.cache import cache
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from accounts.models import Person
@@ -40,15 +42,22 @@ from .ingestion.rows import ActivityRow, IdentityRow, ImportRefused, ParseContex
 from .models import SOURCE_RANK, ActivityRecord, UsageExport, UsageRecord
 from .pricing import unit_prices
 
-log = logging.getLogger(__name__)
-
 MAX_PROBLEMS = 50
 # An import that merges fewer rows than this leaves PostgreSQL's statistics alone (_Stage.merge).
 ANALYZE_AFTER_ROWS = 10_000
 # Errors worth trying again: the database went away, a lock or deadlock, a serialization failure.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+# ... except these, which the same exception classes carry but which no retry can cure: the
+# file's numbers do not fit (its rows are refused with line and field before they get this far).
+PERMANENT_MESSAGES = ("integer overflow", "out of range")
 
 Status = UsageExport.Status
+log = logging.getLogger(__name__)
+
+
+def is_transient(error: Exception) -> bool:
+    """Whether trying the import again later may succeed."""
+    return isinstance(error, TRANSIENT_ERRORS) and not any(m in str(error).lower() for m in PERMANENT_MESSAGES)
 
 
 def progress_key(export_id: int) -> str:
@@ -56,6 +65,33 @@ def progress_key(export_id: int) -> str:
 
 
 # --- Keeping the file -------------------------------------------------------------------------
+
+
+class UploadRefused(Exception):
+    """A self-service upload over its limits: refused before anything is kept."""
+
+
+def check_self_upload(person: Person, size: int) -> None:
+    """The limits on what a person may upload for themself (ccusage output is kilobytes): a file's
+    size, uploads a day, and what their uploads may take on disk in all. Admins' uploads have none
+    of these: they are the company's exports, kept whatever their size."""
+    if size > settings.SELF_UPLOAD_MAX_BYTES:
+        raise UploadRefused(
+            f"The file is {size:,} bytes; your own uploads can be up to {settings.SELF_UPLOAD_MAX_BYTES:,} bytes. "
+            "ccusage's daily JSON is a few kilobytes: check that this is the right file."
+        )
+    mine = UsageExport.objects.filter(origin=UsageExport.Origin.SELF_SERVICE, uploaded_by=person)
+    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    if mine.filter(created_at__gte=today).count() >= settings.SELF_UPLOAD_DAILY_COUNT:
+        raise UploadRefused(
+            f"You have uploaded {settings.SELF_UPLOAD_DAILY_COUNT} files today, the most a day; try again tomorrow."
+        )
+    kept = mine.aggregate(total=Sum("size"))["total"] or 0
+    if kept + size > settings.SELF_UPLOAD_QUOTA_BYTES:
+        raise UploadRefused(
+            f"Your uploads already take {kept:,} bytes of the {settings.SELF_UPLOAD_QUOTA_BYTES:,} each person may "
+            "keep here; ask an admin to import larger files."
+        )
 
 
 def store_export(
@@ -71,7 +107,8 @@ def store_export(
     """Keep the bytes and (unless ``queue`` is false: the caller runs it) queue the import.
 
     Returns (export, created); created is False when these exact bytes (for this person, if any)
-    were stored before, and the existing export is returned instead."""
+    were stored before, and the existing export is returned instead. A self-service upload over its
+    limits raises UploadRefused, and nothing of it is kept."""
     digest, size = hashlib.sha256(), 0
     content.seek(0)
     for chunk in content.chunks():
@@ -81,6 +118,8 @@ def store_export(
     existing = UsageExport.objects.filter(sha256=sha256, attributed_to=attributed_to).first()
     if existing:
         return existing, False
+    if origin == UsageExport.Origin.SELF_SERVICE:
+        check_self_upload(uploaded_by, size)
     content.seek(0)
     stored_name = default_storage.save(f"exports/{timezone.now():%Y/%m}/{Path(name).name}", content)
     export = UsageExport(
@@ -120,15 +159,93 @@ def enqueue(export: UsageExport) -> None:
 
 
 def retry_export(export: UsageExport, *, attributed_to: Person | None = None, queue: bool = True) -> bool:
-    """Queue a failed import again: after a fix, or saying whose a file that names nobody is."""
+    """Queue an import again: a failed one (after a fix, or saying whose a file that names nobody
+    is), or a running one whose worker has stopped answering (a stuck import can always be retried)."""
     changes = {"attributed_to": attributed_to} if attributed_to else {}
-    updated = UsageExport.objects.filter(pk=export.pk, status=Status.FAILED).update(
-        status=Status.QUEUED, attempts=0, problems=[], failure="", lease_expires_at=None, finished_at=None,
-        **changes,
+    retriable = Q(status=Status.FAILED)
+    owner = abandoned_owner(export.pk)
+    if owner is not None:
+        retriable |= Q(status=Status.RUNNING, lease_owner=owner)
+    updated = UsageExport.objects.filter(retriable, pk=export.pk).update(
+        status=Status.QUEUED, attempts=0, problems=[], failure="", lease_owner="", lease_expires_at=None,
+        finished_at=None, **changes,
     )
     if updated and queue:
         enqueue(export)
     return bool(updated)
+
+
+# --- Leases ------------------------------------------------------------------------------------
+#
+# One attempt holds an export at a time: ``claim`` moves it to running under a new owner token with
+# a conditional UPDATE, so two workers handed the same message can't both run it. While it runs, the
+# attempt's worker refreshes a heartbeat in the shared cache every few seconds (``Heartbeat``). An
+# attempt whose heartbeat has gone silent is dead (its worker was killed, its machine lost): another
+# worker takes the export over at once (the sweep sends it the message), not when the lease expires.
+# The lease's expiry stays the bound for when nothing can be told. Should a live attempt be taken
+# over all the same (a cache that lost its keys), it cannot commit: its final UPDATE names its own
+# attempt, finds it gone, and rolls everything back (``LostLease``).
+
+
+def heartbeat_key(export_id: int, owner: str) -> str:
+    return f"import-heartbeat:{export_id}:{owner}"
+
+
+def _beat(export_id: int, owner: str) -> None:
+    # Best effort, like progress: a beat that can't be written must not stop the import (at worst
+    # another worker takes it over, and this attempt's commit is refused).
+    try:
+        cache.set(heartbeat_key(export_id, owner), True, timeout=settings.IMPORT_HEARTBEAT_TIMEOUT)
+    except Exception:
+        log.warning("Could not renew the heartbeat of export %s", export_id, exc_info=True)
+
+
+class Heartbeat:
+    """Keeps an attempt's heartbeat fresh from a thread of its own while the import runs: parsing and
+    writing never stop for it. Best effort: a cache that can't be reached skips beats."""
+
+    def __init__(self, export_id: int, owner: str):
+        self.export_id, self.owner = export_id, owner
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{export_id}", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(settings.IMPORT_HEARTBEAT_SECONDS):
+            _beat(self.export_id, self.owner)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _silent(export_id: int, owner: str) -> bool:
+    return not cache.get(heartbeat_key(export_id, owner))
+
+
+def abandoned_owner(export_id: int, *, confirm: bool = False) -> str | None:
+    """The owner of a running export whose worker has stopped beating, or None.
+
+    ``confirm`` listens again for two beats before saying so: a cache that was flushed (a Redis
+    restart) forgets every heartbeat at once, and the live attempts' next beats bring theirs back."""
+    now = timezone.now()
+    row = (
+        UsageExport.objects.filter(
+            pk=export_id, status=Status.RUNNING, started_at__lt=now - timedelta(seconds=settings.IMPORT_HEARTBEAT_TIMEOUT)
+        )
+        .values_list("lease_owner", flat=True)
+        .first()
+    )
+    if not row or not _silent(export_id, row):
+        return None
+    if confirm:
+        time.sleep(2 * settings.IMPORT_HEARTBEAT_SECONDS)
+        if not _silent(export_id, row):
+            return None
+    return row
 
 
 # --- Claiming and running ---------------------------------------------------------------------
@@ -139,21 +256,31 @@ class LostLease(Exception):
 
 
 def claim(export_id: int) -> UsageExport | None:
-    """Take the export for this worker: queued, or running under a lease that has expired.
+    """Take the export for a new attempt: queued, or running under an attempt that is dead (its
+    heartbeat silent) or out of time (its lease expired).
 
-    A conditional UPDATE, so two workers handed the same message can't both run it. Returns the
-    claimed row, or None when it is someone else's, already done, or out of attempts.
+    Returns the claimed row, or None when it is someone else's, already done, or out of attempts.
     """
     now = timezone.now()
+    owner = uuid.uuid4().hex
+    claim_it = {
+        "status": Status.RUNNING, "attempts": F("attempts") + 1, "lease_owner": owner,
+        "lease_expires_at": now + settings.IMPORT_LEASE, "started_at": now,
+    }
     claimable = Q(status=Status.QUEUED) | Q(status=Status.RUNNING, lease_expires_at__lt=now)
-    claimed = UsageExport.objects.filter(claimable, pk=export_id, attempts__lt=settings.IMPORT_MAX_ATTEMPTS).update(
-        status=Status.RUNNING, attempts=F("attempts") + 1, lease_expires_at=now + settings.IMPORT_LEASE, started_at=now
-    )
+    candidates = UsageExport.objects.filter(pk=export_id, attempts__lt=settings.IMPORT_MAX_ATTEMPTS)
+    claimed = candidates.filter(claimable).update(**claim_it)
+    if not claimed:
+        dead = abandoned_owner(export_id, confirm=True)
+        if dead is not None:
+            claimable = Q(status=Status.RUNNING, lease_owner=dead)
+            claimed = candidates.filter(claimable).update(**claim_it)
     if claimed:
+        _beat(export_id, owner)
         return UsageExport.objects.select_related("attributed_to").get(pk=export_id)
     exhausted = UsageExport.objects.filter(claimable, pk=export_id, attempts__gte=settings.IMPORT_MAX_ATTEMPTS)
     exhausted.update(
-        status=Status.FAILED, lease_expires_at=None, finished_at=now,
+        status=Status.FAILED, lease_owner="", lease_expires_at=None, finished_at=now,
         failure=f"Gave up after {settings.IMPORT_MAX_ATTEMPTS} attempts (workers kept dying or timing out).",
     )
     return None
@@ -165,12 +292,13 @@ def process_export(export_id: int) -> UsageExport | None:
     if export is None:
         return None
     started = time.monotonic()
+    mine = UsageExport.objects.filter(pk=export.pk, status=Status.RUNNING, lease_owner=export.lease_owner)
     try:
-        with transaction.atomic():
+        with Heartbeat(export.pk, export.lease_owner), transaction.atomic():
             outcome = apply_export(export)
-            finished = UsageExport.objects.filter(pk=export.pk, status=Status.RUNNING, attempts=export.attempts).update(
-                status=Status.SUCCEEDED, format=outcome.format, lease_expires_at=None, finished_at=timezone.now(),
-                duration=time.monotonic() - started, rows_read=outcome.rows_read,
+            finished = mine.update(
+                status=Status.SUCCEEDED, format=outcome.format, lease_owner="", lease_expires_at=None,
+                finished_at=timezone.now(), duration=time.monotonic() - started, rows_read=outcome.rows_read,
                 records_written=outcome.records_written, people_matched=outcome.people_matched,
                 identities_unmatched=outcome.identities_unmatched, first_day=outcome.first_day,
                 last_day=outcome.last_day, vendors=sorted(outcome.vendors), problems=[], failure="",
@@ -183,47 +311,56 @@ def process_export(export_id: int) -> UsageExport | None:
 
                 transaction.on_commit(lambda: after_usage_changed(outcome.people))
     except ImportRefused as refused:
-        _fail(export, refused.problems, started)
+        _fail(mine, export, refused.problems, started)
     except LostLease:
         log.warning("Export %s was taken over by another worker; dropping this attempt", export.pk)
-    except TRANSIENT_ERRORS:
-        # Give the row back so the retry (or the sweep) can claim it at once.
-        UsageExport.objects.filter(pk=export.pk, status=Status.RUNNING, attempts=export.attempts).update(
-            status=Status.QUEUED, lease_expires_at=None
-        )
-        raise
+    except TRANSIENT_ERRORS as error:
+        if not is_transient(error):
+            log.exception("Import of export %s failed", export.pk)
+            _fail(mine, export, [Problem(export.original_name, "", f"the database refused it ({error})")], started)
+        else:
+            # Give the row back so the retry (or the sweep) can claim it at once.
+            mine.update(status=Status.QUEUED, lease_owner="", lease_expires_at=None)
+            raise
     except SoftTimeLimitExceeded:
-        _fail(export, [Problem(export.original_name, "", "the import took longer than the time limit")], started)
+        _fail(mine, export, [Problem(export.original_name, "", "the import took longer than the time limit")], started)
     except Exception as exc:
         log.exception("Import of export %s failed unexpectedly", export.pk)
-        _fail(export, [Problem(export.original_name, "", f"internal error ({type(exc).__name__}: {exc})")], started)
+        _fail(mine, export, [Problem(export.original_name, "", f"internal error ({type(exc).__name__}: {exc})")],
+              started)
     finally:
         cache.delete(progress_key(export.pk))
     export.refresh_from_db()
     return export
 
 
-def _fail(export: UsageExport, problems: list[Problem], started: float) -> None:
+def _fail(mine, export: UsageExport, problems: list[Problem], started: float) -> None:
+    """Record a refusal: final, never retried (the file, not the worker, is what needs changing)."""
     problems = problems[:MAX_PROBLEMS]
     first = problems[0] if problems else None
     failure = str(first) if first else "refused"
     if len(problems) > 1:
         failure += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
-    UsageExport.objects.filter(pk=export.pk, attempts=export.attempts).update(
-        status=Status.FAILED, lease_expires_at=None, finished_at=timezone.now(),
+    mine.update(
+        status=Status.FAILED, lease_owner="", lease_expires_at=None, finished_at=timezone.now(),
         duration=time.monotonic() - started, problems=[p.as_dict() for p in problems], failure=failure,
         format=getattr(export, "_detected_format", export.format),
     )
 
 
 def sweep() -> list[int]:
-    """Exports that should be running but nobody is: queued for a while, or holding an expired
-    lease. Returns their ids for re-enqueueing (a Redis flush or restart loses nothing)."""
+    """Exports that should be running but nobody is: queued for a while (their message lost with a
+    Redis flush), running under a dead attempt, or out of time. Returns their ids for re-enqueueing."""
     now = timezone.now()
     stale = Q(status=Status.QUEUED, created_at__lt=now - settings.IMPORT_REQUEUE_AFTER) | Q(
         status=Status.RUNNING, lease_expires_at__lt=now
     )
-    return list(UsageExport.objects.filter(stale).values_list("pk", flat=True))
+    found = set(UsageExport.objects.filter(stale).values_list("pk", flat=True))
+    running = UsageExport.objects.filter(
+        status=Status.RUNNING, started_at__lt=now - timedelta(seconds=settings.IMPORT_HEARTBEAT_TIMEOUT)
+    ).values_list("pk", "lease_owner")
+    found.update(pk for pk, owner in running if _silent(pk, owner))
+    return sorted(found)
 
 
 # --- Applying ---------------------------------------------------------------------------------
@@ -265,7 +402,12 @@ def apply_export(export: UsageExport) -> Outcome:
 
 
 def _report_progress(export: UsageExport, source: Export, rows: int) -> None:
-    cache.set(progress_key(export.pk), {"rows": rows, "fraction": source.fraction_read()}, timeout=3600)
+    # Best effort: the page's progress bar is worth less than the import (the cache backend already
+    # forgives Redis being away; this forgives any other cache too).
+    try:
+        cache.set(progress_key(export.pk), {"rows": rows, "fraction": source.fraction_read()}, timeout=3600)
+    except Exception:
+        log.warning("Could not report the progress of export %s", export.pk, exc_info=True)
 
 
 _USAGE_TABLE = UsageRecord._meta.db_table

@@ -95,10 +95,8 @@ TEMPLATES = [
         },
     }
 ]
-# Form widgets drawn by Django's own widget templates in their Jinja2 versions: the board's filters
-# list every team and title, and the Django template engine spent about a third of the board
-# page's time on their <option>s (an include per option).
-FORM_RENDERER = "django.forms.renderers.Jinja2"
+# Form widgets drawn by their Jinja2 templates where Django has them (leaderboard/renderers.py).
+FORM_RENDERER = "leaderboard.renderers.FormRenderer"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -125,9 +123,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.Person"
 # Django's ModelBackend, loading each request's person with a query compiled once (accounts/backends.py).
 AUTHENTICATION_BACKENDS = ["accounts.backends.PersonBackend"]
-# Sessions are read on every page: from the cache, written through to the database so that a cache
-# flush logs nobody out.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the database only: with the cache in front of them a Redis outage answered every
+# page and every login with a 500, and a logout whose cache write failed would leave the session
+# alive in the cache. One indexed read per request.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "board"
 LOGOUT_REDIRECT_URL = "login"
@@ -161,7 +160,15 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            # A miss, not an error, while Redis is out of reach (leaderboard/redis_cache.py); and out of
+            # reach quickly, not after the operating system's connect timeout.
+            "BACKEND": "leaderboard.redis_cache.ForgivingRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        }
+    }
 else:
     # Shared between the web server and the worker (import progress), so not per-process memory.
     CACHES = {
@@ -216,7 +223,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # hands its message to another worker.
 CELERY_TASK_TIME_LIMIT = IMPORT_TIME_LIMIT
 CELERY_TASK_SOFT_TIME_LIMIT = IMPORT_TIME_LIMIT - 60
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# An import writes to the database, not to the broker: when Redis goes away mid-import it carries on
+# and commits (tests/test_faults.py). Cancelling it, as this setting would, threw the work away and
+# left the export to the sweep.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="leaderboard")
 CELERY_TIMEZONE = "UTC"
@@ -225,7 +235,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_IMPORTS = ["leaderboard.review_tasks"]
 CELERY_BEAT_SCHEDULE = {
     # Re-enqueue exports whose message was lost (Redis flushed) or whose worker died past its lease.
-    "sweep-stalled-imports": {"task": "leaderboard.tasks.sweep_imports", "schedule": timedelta(minutes=2)},
+    # Often: a dead worker's import is taken over within a minute (its heartbeat goes silent).
+    "sweep-stalled-imports": {"task": "leaderboard.tasks.sweep_imports", "schedule": timedelta(seconds=15)},
     # After the night's provider exports have landed, and before managers start their day (UTC).
     "evaluate-flags-daily": {"task": "leaderboard.review_tasks.evaluate_flags", "schedule": crontab(hour=5, minute=0)},
     "send-flag-digests": {"task": "leaderboard.review_tasks.send_digests", "schedule": crontab(hour=7, minute=0)},
@@ -234,10 +245,19 @@ CELERY_BEAT_SCHEDULE = {
 # --- Imports ------------------------------------------------------------------------------------
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=512 * 1024 * 1024)
 IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=5)
+# What a person may upload for themself on My usage (ccusage output is kilobytes); beyond these a
+# file is refused and not kept, so nobody can fill the disk from their own page.
+SELF_UPLOAD_MAX_BYTES = env.int("SELF_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+SELF_UPLOAD_DAILY_COUNT = env.int("SELF_UPLOAD_DAILY_COUNT", default=20)
+SELF_UPLOAD_QUOTA_BYTES = env.int("SELF_UPLOAD_QUOTA_BYTES", default=200 * 1024 * 1024)
 # How long a worker may hold an export before another may take it over.
 IMPORT_LEASE = timedelta(seconds=env.int("IMPORT_LEASE_SECONDS", default=IMPORT_TIME_LIMIT + 5 * 60))
+# A running import's worker proves it is alive this often; silent for the timeout, it is dead and
+# another worker takes the export over (leaderboard/imports.py, "Leases").
+IMPORT_HEARTBEAT_SECONDS = env.int("IMPORT_HEARTBEAT_SECONDS", default=3)
+IMPORT_HEARTBEAT_TIMEOUT = env.int("IMPORT_HEARTBEAT_TIMEOUT", default=20)
 # A queued export nobody has picked up by then had its message lost (broker flushed): send it again.
-IMPORT_REQUEUE_AFTER = timedelta(seconds=env.int("IMPORT_REQUEUE_AFTER_SECONDS", default=10 * 60))
+IMPORT_REQUEUE_AFTER = timedelta(seconds=env.int("IMPORT_REQUEUE_AFTER_SECONDS", default=2 * 60))
 IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=5000)
 DATA_UPLOAD_MAX_NUMBER_FILES = 200
 

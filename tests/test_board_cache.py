@@ -116,7 +116,7 @@ def test_a_board_page_names_its_people_without_reading_them_again(week_of_usage,
     client.get(url)
     with CaptureQueriesContext(connection) as queries:
         assert "Sam Lead" in board_rows(client.get(url))
-    assert len(queries) == 2  # who I am, and the data version
+    assert len(queries) == 3  # my session, who I am, and the data version
     Person.objects.filter(pk=cast.sam.pk).update(name="Samantha Lead")
     assert "Samantha Lead" in board_rows(client.get(url))
 
@@ -257,7 +257,7 @@ def test_my_page_reads_my_identities_uploads_and_flags_once_until_one_changes(we
     assert personal_reads(client, reverse("me")) == []
     with CaptureQueriesContext(connection) as queries:
         client.get(reverse("me"))
-    assert len(queries) == 2  # who I am, and the data version
+    assert len(queries) == 3  # my session, who I am, and the data version
 
     # Every way those rows change shows on the next request, whoever wrote them and however.
     identity = ProviderIdentity.objects.create(vendor="openai", kind="user_id", value="user-erin", person=cast.erin)

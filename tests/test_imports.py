@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.files.base import ContentFile
 from django.db import OperationalError, connection
 from django.db.models import ProtectedError, Sum
@@ -463,6 +464,42 @@ def test_it_refuses_a_file_over_the_size_limit_but_keeps_it(cast, settings):
     assert Path(export.file.path).exists()
 
 
+def self_upload(person, content: bytes, name: str = "ccusage.json"):
+    return imports.store_export(
+        content=ContentFile(content, name=name), name=name, origin=UsageExport.Origin.SELF_SERVICE,
+        uploaded_by=person, attributed_to=person, requested_format="ccusage", queue=False,
+    )
+
+
+def stored_files(settings) -> list[Path]:
+    return [path for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file()]
+
+
+def test_it_refuses_and_does_not_keep_a_self_service_upload_over_its_size_limit(cast, settings):
+    settings.SELF_UPLOAD_MAX_BYTES = 100
+    with pytest.raises(imports.UploadRefused, match="up to 100 bytes"):
+        self_upload(cast.erin, b"x" * 101)
+    assert not UsageExport.objects.exists() and not stored_files(settings)
+
+
+def test_it_limits_how_many_files_a_person_uploads_a_day(cast, settings):
+    settings.SELF_UPLOAD_DAILY_COUNT = 2
+    self_upload(cast.erin, b"1")
+    self_upload(cast.erin, b"2")
+    with pytest.raises(imports.UploadRefused, match="2 files today"):
+        self_upload(cast.erin, b"3")
+    # Someone else's uploads are theirs to count.
+    self_upload(cast.sam, b"3")
+
+
+def test_it_limits_what_a_persons_uploads_keep_on_disk(cast, settings):
+    settings.SELF_UPLOAD_QUOTA_BYTES = 10
+    self_upload(cast.erin, b"123456")
+    with pytest.raises(imports.UploadRefused, match="already take 6 bytes"):
+        self_upload(cast.erin, b"12345")
+    assert len(stored_files(settings)) == 1
+
+
 def test_it_refuses_a_ccusage_file_nobody_owns(cast):
     export = run(json.dumps(ccusage("2026-10-01", 5)).encode(), name="ccusage.json")
     assert export.status == Status.FAILED
@@ -525,6 +562,98 @@ def test_it_sweeps_up_exports_whose_message_was_lost(cast, settings):
     assert imports.sweep() == []
     UsageExport.objects.filter(pk=export.pk).update(created_at=timezone.now() - timedelta(hours=1))
     assert imports.sweep() == [export.pk]
+
+
+def silence(export: UsageExport) -> None:
+    """The worker running the export dies: its heartbeat stops and goes stale."""
+    export.refresh_from_db()
+    from django.core.cache import cache
+
+    cache.delete(imports.heartbeat_key(export.pk, export.lease_owner))
+    UsageExport.objects.filter(pk=export.pk).update(started_at=timezone.now() - timedelta(minutes=1))
+
+
+def test_it_takes_over_at_once_an_export_whose_worker_stopped_beating(cast, settings):
+    settings.IMPORT_HEARTBEAT_SECONDS = 0  # the confirmation's wait
+    export = queued(cast)
+    imports.claim(export.pk)
+    silence(export)
+
+    assert imports.process_export(export.pk).status == Status.SUCCEEDED
+    assert UsageExport.objects.get(pk=export.pk).attempts == 2
+    assert tokens(cast.erin) == 2
+
+
+def test_it_leaves_an_export_to_the_worker_still_beating_for_it(cast):
+    export = queued(cast)
+    imports.claim(export.pk)
+    UsageExport.objects.filter(pk=export.pk).update(started_at=timezone.now() - timedelta(minutes=1))
+
+    assert imports.claim(export.pk) is None
+    assert imports.sweep() == []
+    assert not imports.retry_export(export, queue=False)
+
+
+def test_it_sweeps_up_an_export_whose_worker_died(cast):
+    export = queued(cast)
+    imports.claim(export.pk)
+    silence(export)
+
+    assert imports.sweep() == [export.pk]
+
+
+def test_it_lets_an_admin_retry_an_import_stuck_under_a_dead_worker(cast):
+    export = queued(cast)
+    imports.claim(export.pk)
+    silence(export)
+
+    assert imports.retry_export(export, queue=False)
+    assert imports.process_export(export.pk).status == Status.SUCCEEDED
+    assert tokens(cast.erin) == 2
+
+
+def test_an_attempt_that_was_taken_over_commits_nothing(cast, monkeypatch):
+    export = queued(cast)
+    apply = imports.apply_export
+
+    def taken_over_midway(export):
+        outcome = apply(export)
+        UsageExport.objects.filter(pk=export.pk).update(lease_owner="someone-else")
+        return outcome
+
+    monkeypatch.setattr(imports, "apply_export", taken_over_midway)
+    imports.process_export(export.pk)
+
+    assert not UsageRecord.objects.exists() and tokens(cast.erin) == 0
+
+
+def test_it_refuses_for_good_what_the_database_cannot_hold(cast, monkeypatch):
+    export = queued(cast)
+
+    def overflow(export):
+        raise OperationalError("integer overflow")
+
+    monkeypatch.setattr(imports, "apply_export", overflow)
+    imports.process_export(export.pk)
+
+    export.refresh_from_db()
+    assert export.status == Status.FAILED and "integer overflow" in export.failure
+
+
+class UnwritableCache(LocMemCache):
+    """A cache whose writes fail, as any cache's may (a full disk, a cache server refusing)."""
+
+    def set(self, *args, **kwargs):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+
+def test_progress_that_cannot_be_written_never_fails_an_import(cast, settings):
+    settings.IMPORT_BATCH_SIZE = 1
+    settings.CACHES = {"default": {"BACKEND": "tests.test_imports.UnwritableCache"}}
+    export = queued(cast)
+
+    assert imports.process_export(export.pk).status == Status.SUCCEEDED
+    assert tokens(cast.erin) == 2
 
 
 def test_it_retries_a_failed_export(cast):

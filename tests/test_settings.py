@@ -65,7 +65,7 @@ def test_it_uses_postgres_and_redis_when_told(tmp_path):
     assert found["db"]["ENGINE"] == "django.db.backends.postgresql"
     assert (found["db"]["HOST"], found["db"]["NAME"]) == ("db.internal", "leaderboard")
     assert found["broker"] == PRODUCTION["REDIS_URL"]
-    assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert found["cache"] == "leaderboard.redis_cache.ForgivingRedisCache"
     assert found["key"] == PRODUCTION["SECRET_KEY"]
     # Redis must not hand an import to a second worker while the first is still within its time limit.
     assert found["transport"]["visibility_timeout"] > found["time_limit"]

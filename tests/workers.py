@@ -35,10 +35,19 @@ def broker():
         pytest.skip(f"Redis is needed for the worker tests: {error}")
     queue = f"test-{uuid.uuid4().hex[:8]}"
     previous = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = queue
+    _route_to(queue)
     yield url, queue
-    celery_app.conf.task_default_queue = previous
+    _route_to(previous)
     redis.Redis.from_url(url).delete(queue)
+
+
+def _route_to(queue: str) -> None:
+    """Send this process's tasks to ``queue`` from now on. Celery reads the setting under the name the
+    app was configured with (the CELERY_ namespace), and keeps the routing it worked out from the
+    first message it sent."""
+    celery_app.conf.CELERY_TASK_DEFAULT_QUEUE = queue
+    for worked_out in ("queues", "default_queue", "router"):
+        celery_app.amqp.__dict__.pop(worked_out, None)
 
 
 def _database_url() -> str:
@@ -55,7 +64,10 @@ class Workers:
         self.broker_url, self.queue, self.media_root, self.log_dir = broker_url, queue, media_root, log_dir
         self.running: list[subprocess.Popen] = []
 
-    def start(self, **env) -> subprocess.Popen:
+    def start(self, *, beat: bool = False, quiet: bool = True, **env) -> subprocess.Popen:
+        """A worker; with ``beat`` it runs the periodic tasks too (as ``make run``'s beat does).
+        ``quiet`` leaves out the workers' chatter over the broker (gossip, mingle, heartbeats) that
+        tests don't need; without it the worker runs as ``make run`` starts one."""
         environment = {
             **os.environ,
             "DATABASE_URL": _database_url(),
@@ -69,7 +81,8 @@ class Workers:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "leaderboard", "worker", "--loglevel", "INFO",
              "--concurrency", "1", "--queues", self.queue, "--hostname", f"{uuid.uuid4().hex[:6]}@test",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+             *(["--without-gossip", "--without-mingle", "--without-heartbeat"] if quiet else []),
+             *(["--beat", "--schedule", str(self.log_dir / f"beat-{len(self.running)}")] if beat else [])],
             cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.running.append(process)

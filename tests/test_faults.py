@@ -1,0 +1,161 @@
+"""Faults with real processes: a Redis that goes away mid-import, a worker killed mid-import.
+
+Every wait is bounded. Tests that stop a server start their own (tests/servers.py) and leave the
+machine's alone. The times printed are what the README's reliability section quotes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Sum
+from django.utils import timezone
+
+from leaderboard import celery_app, imports, tasks
+from leaderboard.models import PersonDay, UsageExport, UsageRecord
+from tests.conftest import PASSWORD
+from tests.workers import wait_for
+
+pytestmark = pytest.mark.celery
+
+HEADER = "date,email,provider,model,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,requests,cost_usd\n"
+PEOPLE = ["erin@example.com", "sam@example.com", "lee@example.com", "maria@example.com"]
+
+
+def big_export(models: int = 40) -> tuple[UsageExport, int]:
+    """A year of four people's usage, stored but not queued: long enough to be caught midway when
+    written in small batches."""
+    rows = [f"2026-{month:02d}-{day:02d},{email},mistral,model-{n},1,2,0,0,1,0.01\n"
+            for month in range(1, 12) for day in range(1, 29) for email in PEOPLE for n in range(models)]
+    export, _ = imports.store_export(
+        content=ContentFile((HEADER + "".join(rows)).encode()), name="big.csv", origin=UsageExport.Origin.UPLOAD,
+        queue=False,
+    )
+    return export, len(rows)
+
+
+def send(export: UsageExport, broker_url: str, queue: str) -> None:
+    with celery_app.connection_for_write(broker_url) as connection:
+        tasks.import_export.apply_async((export.pk,), connection=connection, queue=queue)
+
+
+def row(export: UsageExport) -> UsageExport:
+    return UsageExport.objects.get(pk=export.pk)
+
+
+def assert_counted_once(rows: int) -> None:
+    assert UsageRecord.objects.count() == rows
+    totals = PersonDay.objects.aggregate(tokens=Sum("total_tokens"), requests=Sum("requests"))
+    assert totals == {"tokens": 3 * rows, "requests": rows}
+
+
+def test_an_import_finishes_by_itself_through_a_redis_restart_and_the_worker_lives_on(workers, own_redis, cast):
+    export, rows = big_export()
+    # A worker as `make run` starts one, on its own Redis (broker and cache).
+    worker = workers.start(quiet=False, REDIS_URL=own_redis.url, IMPORT_BATCH_SIZE=5)
+    send(export, own_redis.url, workers.queue)
+    wait_for(lambda: row(export).status == "running", timeout=60, workers=workers, what="the import to start")
+
+    own_redis.stop()
+    outage, stopped_at = time.monotonic(), timezone.now()
+    time.sleep(10)
+    own_redis.start()
+
+    wait_for(lambda: row(export).status == "succeeded", timeout=90, workers=workers, what="the import")
+    print(f"import finished {time.monotonic() - outage:.1f} s after Redis went away")
+    # It ran on through the outage (no second attempt) and committed while Redis was away.
+    assert row(export).attempts == 1 and row(export).finished_at > stopped_at
+    assert_counted_once(rows)
+    # The worker survived losing its broker and took up work again once Redis was back.
+    time.sleep(3)
+    assert worker.poll() is None, workers.logs()
+    second, _ = imports.store_export(
+        content=ContentFile((HEADER + "2026-10-01,erin@example.com,mistral,m,10,5,0,0,1,0.5\n").encode()),
+        name="after.csv", origin=UsageExport.Origin.UPLOAD, queue=False,
+    )
+    send(second, own_redis.url, workers.queue)
+    wait_for(lambda: row(second).status == "succeeded", timeout=60, workers=workers, what="an import after Redis came back")
+
+
+def test_a_killed_workers_import_is_finished_by_another_within_a_minute(workers, cast):
+    export, rows = big_export()
+    first = workers.start(IMPORT_BATCH_SIZE=5)
+    send(export, workers.broker_url, workers.queue)
+    wait_for(lambda: (cache.get(imports.progress_key(export.pk)) or {}).get("rows", 0) > 1000,
+             timeout=60, workers=workers, what="the import to get going")
+
+    workers.kill(first)
+    died = time.monotonic()
+    assert row(export).status == "running" and not UsageRecord.objects.exists()
+
+    # Another machine's worker, with beat: its sweep finds the silent import and sends it again, long
+    # before Redis would hand the unacknowledged message back (an hour and a quarter).
+    workers.start(beat=True)
+    wait_for(lambda: row(export).status == "succeeded", timeout=120, workers=workers, what="the taken-over import")
+    print(f"import finished {time.monotonic() - died:.1f} s after its worker was killed")
+    assert row(export).attempts == 2
+    assert_counted_once(rows)
+
+
+def test_an_import_whose_pool_process_was_killed_is_finished_within_a_minute(workers, cast):
+    """The worker lives on, only the process running the import dies (the kernel's OOM killer, say):
+    Celery hands the message back at once, but the export still has a fresh heartbeat then, so that
+    delivery leaves it alone; once the heartbeat is silent, the sweep sends it again."""
+    export, rows = big_export()
+    worker = workers.start(IMPORT_BATCH_SIZE=5)
+    workers.start(beat=True)
+    send(export, workers.broker_url, workers.queue)
+    wait_for(lambda: (cache.get(imports.progress_key(export.pk)) or {}).get("rows", 0) > 1000,
+             timeout=60, workers=workers, what="the import to get going")
+
+    children = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) == 1, children
+    os.kill(int(children[0]), signal.SIGKILL)
+    died = time.monotonic()
+
+    wait_for(lambda: row(export).status == "succeeded", timeout=120, workers=workers, what="the taken-over import")
+    print(f"import finished {time.monotonic() - died:.1f} s after its pool process was killed")
+    assert worker.poll() is None
+    assert_counted_once(rows)
+
+
+@pytest.fixture
+def app_broker(own_redis):
+    """The web side's Celery app publishing to the fault test's own Redis."""
+    previous = celery_app.conf.broker_url
+    celery_app.conf.broker_url = own_redis.url
+    celery_app.close()  # its connection pools were made for the previous broker
+    yield
+    celery_app.conf.broker_url = previous
+    celery_app.close()
+
+
+def test_with_redis_down_people_log_in_read_the_boards_and_upload_and_the_upload_is_imported_once_it_is_back(
+    workers, own_redis, app_broker, cast, client, settings
+):
+    settings.CACHES = {"default": {
+        "BACKEND": "leaderboard.redis_cache.ForgivingRedisCache", "LOCATION": own_redis.url,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+    }}
+    own_redis.stop()
+
+    assert client.post("/login/", {"username": cast.ada.email, "password": PASSWORD}).status_code == 302
+    for page in ["/", "/teams/", "/me/", "/imports/", "/review/", f"/people/{cast.erin.pk}/"]:
+        assert client.get(page).status_code == 200, page
+    upload = SimpleUploadedFile("outage.csv", (HEADER + "2026-10-01,erin@example.com,mistral,m,10,5,0,0,1,0.5\n").encode())
+    assert client.post("/imports/", {"files": upload}).status_code == 302
+    export = UsageExport.objects.get()
+    assert export.status == "queued" and Path(export.file.path).exists()
+
+    own_redis.start()
+    workers.start(beat=True, REDIS_URL=own_redis.url, IMPORT_REQUEUE_AFTER_SECONDS=1)
+    wait_for(lambda: row(export).status == "succeeded", timeout=90, workers=workers, what="the upload's import")
+    assert PersonDay.objects.get(person=cast.erin).total_tokens == 15
