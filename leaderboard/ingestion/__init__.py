@@ -22,7 +22,9 @@ def detect_format(export: Export) -> Format:
     """The format of ``export``, recognised from its content (never from its file name).
 
     JSON files are judged by their first documents that some format claims, so a JSON Lines file
-    that starts with a quiet day's empty page is still recognised.
+    that starts with a quiet day's empty page is still recognised. A file that turns out malformed,
+    truncated or past a reading limit before any document is claimed is refused for that, where it
+    is: "not a format this app knows" would hide what is wrong with it.
     """
     candidates = [fmt for fmt in FORMATS.values() if fmt.kind == export.kind]
     samples = export.leading_documents(SNIFF_DOCUMENTS) if export.kind == "json" else [export.header()]

@@ -317,6 +317,9 @@ def _activity(record: dict, identity: IdentityKey, day: date) -> ActivityRow:
         actions = fields.mapping(actions, f"tool_actions.{tool}")
         accepted += fields.count(actions.get("accepted"), f"tool_actions.{tool}.accepted")
         rejected += fields.count(actions.get("rejected"), f"tool_actions.{tool}.rejected")
+    # An open map can hold any number of tools: their sums must fit a row as each count does.
+    fields.count(accepted, "tool_actions (accepted, all tools)")
+    fields.count(rejected, "tool_actions (rejected, all tools)")
     return ActivityRow(
         vendor=VENDOR,
         source="claude_code_analytics",

@@ -172,9 +172,10 @@ def _day(row: dict) -> date:
             value = row[key]
             if isinstance(value, str) and len(value.strip()) == 7:  # YYYY-MM
                 try:
-                    return fields.iso_day(value.strip() + "-01", key)
-                except fields.FieldError:
-                    raise fields.FieldError(key, f"must be a month (YYYY-MM), got '{value}'") from None
+                    first = date.fromisoformat(value.strip() + "-01")
+                except ValueError:
+                    raise fields.FieldError(key, f"must be a month (YYYY-MM), got {fields.show(value)}") from None
+                return fields.usable_day(first, key, value)
             return fields.iso_day(value, key)
     raise fields.FieldError("date", "is required")
 

@@ -30,7 +30,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from accounts.models import ProviderIdentity
-from leaderboard.models import Source
 
 from . import fields
 from .formats import Format
@@ -38,6 +37,9 @@ from .reading import Export
 from .rows import ActivityRow, IdentityKey, Item, ParseContext, Problem, UsageRow
 
 VENDOR = "cursor"
+# The sources these rows count as (leaderboard.models.Source values: that module imports this package,
+# so the names are written out rather than imported).
+SOURCE_EVENTS, SOURCE_DAILY = "cursor_events", "cursor_daily"
 
 # Words in Kind or Cost that say Cursor charged nothing for the request ("Errored, No Charge",
 # "Aborted, Not Charged", "Free"). "Included" is not one of them: included usage still has a model
@@ -83,7 +85,7 @@ def _event_row(event) -> UsageRow:
         raise fields.FieldError("tokenUsage", "must be an object")
     row = UsageRow(
         vendor=VENDOR,
-        source=Source.CURSOR_EVENTS,
+        source=SOURCE_EVENTS,
         identity=_email_identity(event.get("userEmail"), "userEmail"),
         day=fields.epoch_day(millis, "timestamp", milliseconds=True),
         model=fields.text(event.get("model"), "model"),
@@ -101,8 +103,11 @@ def _event_row(event) -> UsageRow:
 
 def _epoch_millis(value, field: str) -> int:
     """The API's event time: epoch milliseconds, as a string ("1790856596170") or a number."""
-    fields.epoch_day(value, field, milliseconds=True)  # says "must be a Unix time" for junk
-    return fields.count(value, field)
+    fields.epoch_day(value, field, milliseconds=True)  # junk, and times before 2020 or after today
+    millis = Decimal(str(value).strip())  # a number now: epoch_day read it
+    if millis != millis.to_integral_value():
+        raise fields.FieldError(field, f"must be whole milliseconds, got {fields.show(value)}")
+    return int(millis)
 
 
 # --- usage events, dashboard CSV ------------------------------------------------------------------
@@ -143,7 +148,7 @@ def _csv_row(row: dict[str, str], owner: str | None) -> UsageRow:
     millis = _iso_millis(row.get(CSV_DATE), CSV_DATE)
     usage = UsageRow(
         vendor=VENDOR,
-        source=Source.CURSOR_EVENTS,
+        source=SOURCE_EVENTS,
         identity=_email_identity(owner if owner is not None else row.get(CSV_USER), CSV_USER),
         day=fields.epoch_day(millis, CSV_DATE, milliseconds=True),
         model=fields.text(row.get(CSV_MODEL), CSV_MODEL),
@@ -248,7 +253,7 @@ def _daily_row(day) -> ActivityRow:
 
     return ActivityRow(
         vendor=VENDOR,
-        source=Source.CURSOR_DAILY,
+        source=SOURCE_DAILY,
         identity=_email_identity(day.get("email"), "email"),
         day=fields.epoch_day(day.get("date"), "date", milliseconds=True),
         active=fields.flag(day.get("isActive"), "isActive"),

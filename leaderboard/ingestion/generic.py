@@ -29,8 +29,9 @@ def sniff(header) -> bool:
 
 def parse(export: Export, context: ParseContext) -> Iterator[Item]:
     export.require_columns(*REQUIRED)
-    # A file names the same few thousand people on every day: each (provider, email) is checked once.
+    # A file names the same few thousand people and models on every day: each is checked once.
     names: dict[tuple[str, str], tuple[str, IdentityKey]] = {}
+    models: dict[str, str] = {}
     for line, (day, email, provider, model, input_tokens, output_tokens, cache_read, cache_write, requests,
                cost) in export.records(COLUMNS):
         try:
@@ -41,7 +42,7 @@ def parse(export: Export, context: ParseContext) -> Iterator[Item]:
                 source="generic",
                 identity=identity,
                 day=fields.iso_day(day, "date"),
-                model=model.strip(),
+                model=models.get(model) or models.setdefault(model, fields.text(model, "model")),
                 input_tokens=fields.count(input_tokens, "input_tokens"),
                 output_tokens=fields.count(output_tokens, "output_tokens"),
                 cache_read_tokens=fields.count(cache_read, "cache_read_tokens"),
@@ -55,7 +56,7 @@ def parse(export: Export, context: ParseContext) -> Iterator[Item]:
 
 
 def _who(provider: str, email: str) -> tuple[str, IdentityKey]:
-    vendor = fields.text(provider, "provider", required=True).lower()
+    vendor = fields.provider(provider, "provider")
     return vendor, IdentityKey(vendor, ProviderIdentity.Kind.EMAIL, fields.email(email, "email"))
 
 

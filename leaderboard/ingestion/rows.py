@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -78,6 +79,21 @@ class IdentityRow:
     is_service_account: bool = False
 
 
+# What a problem must not carry from the file into its own text: control characters (a NUL cannot be
+# stored in PostgreSQL's jsonb, a newline breaks the one-line summary) and lone surrogates (which
+# cannot be encoded). Field names and paths come from the file too (keys of an open map).
+_UNSAFE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+# The longest text of a problem: a path, field or message is a line a person reads, and up to fifty
+# problems are kept with a failed import.
+MAX_PROBLEM_TEXT = 500
+
+
+def _readable(text: str) -> str:
+    if len(text) > MAX_PROBLEM_TEXT:
+        text = text[: MAX_PROBLEM_TEXT - 3] + "..."
+    return _UNSAFE.sub(lambda match: repr(match.group())[1:-1], text)
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """Something wrong with the input, said so a person can find it: where, which field, what."""
@@ -85,6 +101,12 @@ class Problem:
     where: str
     field: str
     message: str
+
+    def __post_init__(self):
+        for name in ("where", "field", "message"):
+            text = getattr(self, name)
+            if len(text) > MAX_PROBLEM_TEXT or _UNSAFE.search(text):
+                object.__setattr__(self, name, _readable(text))
 
     def as_dict(self) -> dict:
         return {"where": self.where, "field": self.field, "message": self.message}

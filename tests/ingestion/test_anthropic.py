@@ -508,3 +508,57 @@ def test_it_recognises_a_report_of_empty_buckets_as_usage():
     assert anthropic.sniff_usage_report(
         usage_page(bucket("2026-10-01T00:00:00Z"), bucket("2026-10-02T00:00:00Z"))
     )
+
+
+# --- Values out of range ----------------------------------------------------------------------
+
+
+def test_it_refuses_bucket_days_before_2020_or_in_the_future(tmp_path):
+    page = usage_page(bucket("2099-12-31T00:00:00Z", result()), bucket("1900-01-01T00:00:00Z", result()),
+                      bucket("2026-10-01T00:00:00Z", result()))
+    items = parse("anthropic_usage_report", write(tmp_path, page))
+    assert [(p.where, p.field) for p in of(items, Problem)] == [
+        ("export.json $ data[0]", "starting_at"), ("export.json $ data[1]", "starting_at"),
+    ]
+    assert len(of(items, UsageRow)) == 1
+
+
+def test_it_refuses_counts_no_row_can_hold_and_control_characters_in_names(tmp_path):
+    page = usage_page(bucket(
+        "2026-10-01T00:00:00Z",
+        result(output_tokens=2**63 - 1),
+        result(uncached_input_tokens=10**26),
+        result(model="claude\x00opus"),
+        result(account_id="user_\nA"),
+    ))
+    items = parse("anthropic_usage_report", write(tmp_path, page))
+    assert [(p.where, p.field) for p in of(items, Problem)] == [
+        ("export.json $ data[0].results[0]", "output_tokens"),
+        ("export.json $ data[0].results[1]", "uncached_input_tokens"),
+        ("export.json $ data[0].results[2]", "model"),
+        ("export.json $ data[0].results[3]", "account_id"),
+    ]
+
+
+def test_it_refuses_claude_code_records_out_of_range(tmp_path):
+    many_tools = {f"tool_{n}": {"accepted": 10**12, "rejected": 0} for n in range(3)}
+    page = {"data": [
+        record(date_="2099-12-31"),
+        record(tool_actions=many_tools),
+        record(breakdown=[{"model": "m", "tokens": {"input": 1}, "estimated_cost": {"amount": 10**12}}]),
+        record(actor={"type": "api_actor", "api_key_name": "key\x00"}),
+    ]}
+    items = parse("claude_code_analytics", write(tmp_path, page))
+    assert [(p.where, p.field) for p in of(items, Problem)] == [
+        ("export.json $ data[0]", "date"),
+        ("export.json $ data[1]", "tool_actions (accepted, all tools)"),
+        ("export.json $ data[2]", "model_breakdown[0].estimated_cost.amount"),
+        ("export.json $ data[3]", "actor.api_key_name"),
+    ]
+
+
+def test_it_refuses_user_and_key_names_with_control_characters(tmp_path):
+    users = {"data": [{"id": "user_1", "type": "user", "email": "a@example.com", "name": "Ann\x00"}]}
+    keys = {"data": [{"id": "apikey_1", "type": "api_key", "name": "ci\x1bkey", "created_by": {"id": "user_1"}}]}
+    assert [p.field for p in of(parse("anthropic_users", write(tmp_path, users)), Problem)] == ["name"]
+    assert [p.field for p in of(parse("anthropic_api_keys", write(tmp_path, keys)), Problem)] == ["name"]

@@ -244,3 +244,25 @@ def test_it_rejects_other_shapes_and_others_reject_it(samples):
     sample = json.loads((samples / "ccusage" / "dana.brooks.json").read_text())
     assert ccusage.sniff(sample)
     assert not github.sniff_usage(sample) and not github.sniff_seats(sample) and not generic.sniff(sample)
+
+
+def test_it_refuses_days_and_months_before_2020_or_in_the_future(tmp_path):
+    doc = {"monthly": [{"month": "2099-12", "modelBreakdowns": [breakdown()]},
+                       {"month": "1900-01", "modelBreakdowns": [breakdown()]}],
+           "daily": [day_row("2099-12-31", [breakdown()]), day_row("2019-12-31", [breakdown()])]}
+    found = problems(parse(write(tmp_path, doc)))
+    assert [(p.where, p.field) for p in found] == [
+        ("ccusage.json $ daily[0]", "date"), ("ccusage.json $ daily[1]", "date"),
+        ("ccusage.json $ monthly[0]", "month"), ("ccusage.json $ monthly[1]", "month"),
+    ]
+    assert all("must be a day from 2020-01-01 to today" in p.message for p in found)
+
+
+def test_it_refuses_counts_costs_and_models_out_of_range(tmp_path):
+    doc = {"daily": [day_row(breakdowns=[breakdown(outputTokens=2**63 - 1), breakdown(cost=1e12),
+                                         breakdown(model="claude\x00opus")])]}
+    assert [(p.where, p.field) for p in problems(parse(write(tmp_path, doc)))] == [
+        ("ccusage.json $ daily[0].modelBreakdowns[0]", "outputTokens"),
+        ("ccusage.json $ daily[0].modelBreakdowns[1]", "cost"),
+        ("ccusage.json $ daily[0].modelBreakdowns[2]", "modelName"),
+    ]

@@ -318,3 +318,45 @@ def test_it_recognises_its_own_files_and_no_others(samples, tmp_path):
     ]
     for path in others:
         assert not any(fmt.sniff(sample_of(path)) for fmt in cursor.FORMATS), path
+
+
+# --- values out of range ---------------------------------------------------------------------------
+
+
+def test_it_refuses_events_before_2020_or_in_the_future(tmp_path):
+    events = [event(timestamp="4102444800000"), event(timestamp=946684800000), SAMPLE_EVENT]
+    items = parse(cursor.parse_events, write(tmp_path, json.dumps(page(*events)), "events.json"))
+    assert problems(items) == [("events.json line 1 usageEvents[0]", "timestamp"),
+                               ("events.json line 1 usageEvents[1]", "timestamp")]
+    # Millisecond times are far above any count: the event's own time is still read whole.
+    assert [row.dims for row in usage(items)] == ["event 1790856596170"]
+
+
+def test_it_refuses_csv_dates_before_2020_or_in_the_future(tmp_path):
+    text = HEADER + (
+        "\n2099-12-31T09:20:55.123Z,erin@example.com,,,Usage-based,gpt-5,No,0,1,0,1,2,0.01"
+        "\n1900-01-01T09:20:55.123Z,erin@example.com,,,Usage-based,gpt-5,No,0,1,0,1,2,0.01\n"
+    )
+    assert problems(parse(cursor.parse_events_csv, write(tmp_path, text))) == [
+        ("usage-events.csv line 2", "date"), ("usage-events.csv line 3", "date"),
+    ]
+
+
+def test_it_refuses_counts_costs_and_models_out_of_range(tmp_path):
+    events = [
+        event(tokenUsage={**SAMPLE_EVENT["tokenUsage"], "outputTokens": 2**63 - 1}),
+        event(tokenUsage={**SAMPLE_EVENT["tokenUsage"], "totalCents": 10**10}),
+        event(model="gpt-5\x00"),
+    ]
+    items = parse(cursor.parse_events, write(tmp_path, json.dumps(page(*events)), "events.json"))
+    assert problems(items) == [
+        ("events.json line 1 usageEvents[0]", "tokenUsage.outputTokens"),
+        ("events.json line 1 usageEvents[1]", "tokenUsage.totalCents"),
+        ("events.json line 1 usageEvents[2]", "model"),
+    ]
+
+
+def test_it_refuses_daily_rows_before_2020_or_in_the_future(tmp_path):
+    document = {"data": [{**DAILY_ROW, "date": 4102444800000}, {**DAILY_ROW, "date": 0}], "period": {}}
+    items = parse(cursor.parse_daily, write(tmp_path, json.dumps(document), "daily.json"))
+    assert problems(items) == [("daily.json line 1 data[0]", "date"), ("daily.json line 1 data[1]", "date")]

@@ -75,3 +75,36 @@ def test_it_refuses_negative_or_impossible_costs_naming_the_line(tmp_path):
     text = HEADER + "\n2026-10-01,erin@example.com,x,m,1,1,0,0,1,-1.00\n2026-10-01,erin@example.com,x,m,1,1,0,0,1,NaN\n"
     problems = parse(write(tmp_path, text))
     assert [(p.where, p.field) for p in problems] == [("usage.csv line 2", "cost_usd"), ("usage.csv line 3", "cost_usd")]
+
+
+def test_it_refuses_a_provider_that_is_no_provider_id_with_line_and_field(tmp_path):
+    text = HEADER + "\n2026-10-01,erin@example.com,<b>prov</b>,m,1,1,0,0,1,\n2026-10-01,erin@example.com,Open-Router,m,1,1,0,0,1,\n"
+    problem, row = parse(write(tmp_path, text))
+    assert (problem.where, problem.field) == ("usage.csv line 2", "provider")
+    assert row.vendor == "open-router"
+
+
+def test_it_refuses_a_nul_or_control_character_in_the_model_with_line_and_field(tmp_path):
+    text = HEADER + "\n2026-10-01,erin@example.com,x,gpt\x00-5,1,1,0,0,1,\n2026-10-01,erin@example.com,x,m\x1b[0m,1,1,0,0,1,\n"
+    assert [(p.where, p.field) for p in parse(write(tmp_path, text))] == [
+        ("usage.csv line 2", "model"), ("usage.csv line 3", "model"),
+    ]
+
+
+def test_it_refuses_days_before_2020_or_in_the_future_with_line_and_field(tmp_path):
+    text = HEADER + "\n2099-12-31,erin@example.com,x,m,1,1,0,0,1,\n1900-01-01,erin@example.com,x,m,1,1,0,0,1,\n"
+    assert [(p.where, p.field) for p in parse(write(tmp_path, text))] == [
+        ("usage.csv line 2", "date"), ("usage.csv line 3", "date"),
+    ]
+
+
+def test_it_refuses_counts_and_costs_no_row_can_hold_with_line_and_field(tmp_path):
+    int64_max = 2**63 - 1
+    text = HEADER + (
+        f"\n2026-10-01,erin@example.com,x,m,{int64_max},{int64_max},0,0,1,"
+        f"\n2026-10-01,erin@example.com,x,m,1,1,100000000000000000000000000,0,1,"
+        f"\n2026-10-01,erin@example.com,x,m,1,1,0,0,1,20000000.00\n"
+    )
+    assert [(p.where, p.field) for p in parse(write(tmp_path, text))] == [
+        ("usage.csv line 2", "input_tokens"), ("usage.csv line 3", "cache_read_tokens"), ("usage.csv line 4", "cost_usd"),
+    ]

@@ -181,3 +181,25 @@ def test_it_sniffs_a_seats_page_and_nothing_else():
     assert not github.sniff_seats({"daily": []})
     assert not github.sniff_seats(["date", "email", "provider"])
     assert not ccusage.sniff({"total_seats": 0, "seats": []}) and not generic.sniff({"seats": []})
+
+
+# --- values out of range ------------------------------------------------------------------------
+
+
+def test_it_refuses_days_before_2020_or_in_the_future_and_logins_with_control_characters(tmp_path):
+    text = ndjson(user_day(day="2099-12-31"), user_day(day="1900-01-01"), user_day(login="mchen\x00"),
+                  user_day(loc_added_sum=2**63 - 1))
+    assert [(p.where, p.field) for p in of(Problem, parse(github.parse_usage, write(tmp_path, text)))] == [
+        ("report.ndjson line 1", "day"),
+        ("report.ndjson line 2", "day"),
+        ("report.ndjson line 3", "user_login"),
+        ("report.ndjson line 4", "loc_added_sum"),
+    ]
+
+
+def test_it_refuses_seats_active_before_2020_or_in_the_future(tmp_path):
+    text = json.dumps({"total_seats": 2, "seats": [seat("ana", "2099-01-01T00:00:00Z"), seat("bo\x1b", None)]})
+    items = parse(github.parse_seats, write(tmp_path, text, name="seats.json"))
+    assert [(p.where, p.field) for p in of(Problem, items)] == [
+        ("seats.json line 1 seats[0]", "last_activity_at"), ("seats.json line 1 seats[1]", "assignee.login"),
+    ]

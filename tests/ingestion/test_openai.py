@@ -607,3 +607,39 @@ def test_it_claims_its_own_json_and_no_other(tmp_path, doc, expected):
 )
 def test_it_claims_its_own_csv_and_no_other(tmp_path, header, expected):
     assert matching(write(tmp_path, header + "\n", "usage.csv")) == expected
+
+
+# --- values out of range --------------------------------------------------------------------------
+
+
+def test_it_refuses_buckets_before_2020_or_in_the_future(tmp_path):
+    pages = page(bucket(4102444800, completion()), bucket(0, completion()), bucket(OCT_1, completion()))
+    items = parse("openai_usage", write_json(tmp_path, pages))
+    assert [(p.where, p.field) for p in items if isinstance(p, Problem)] == [
+        ("usage.json $ data[0]", "start_time"), ("usage.json $ data[1]", "start_time"),
+    ]
+
+
+def test_it_refuses_csv_days_before_2020_or_in_the_future(tmp_path):
+    lines = [csv_line(start_time="4102444800"), csv_line(start_time="", start_time_iso="1900-01-01T00:00:00Z")]
+    items = parse("openai_usage_csv", write(tmp_path, CSV_HEADER + "\n" + "\n".join(lines) + "\n", "usage.csv"))
+    assert [(p.where, p.field) for p in items] == [("usage.csv line 2", "start_time"), ("usage.csv line 3", "start_time_iso")]
+
+
+def test_it_refuses_counts_no_row_can_hold_and_models_with_control_characters(tmp_path):
+    big = 2**63 - 1
+    results = [completion(input_tokens=big, input_cached_tokens=0, input_cache_write_tokens=0, input_uncached_tokens=big),
+               completion(model="gpt\x00"), completion(user_id="us\ner")]
+    items = parse("openai_usage", write_json(tmp_path, page(bucket(OCT_1, *results))))
+    assert [(p.where, p.field) for p in items] == [
+        ("usage.json $ data[0].results[0]", "input_tokens"),
+        ("usage.json $ data[0].results[1]", "model"),
+        ("usage.json $ data[0].results[2]", "user_id"),
+    ]
+
+
+def test_it_refuses_user_names_with_control_characters(tmp_path):
+    doc = {"object": "list", "data": [{"object": "organization.user", "id": "user-1", "name": "Ann\x00",
+                                       "email": "ann@example.com"}]}
+    [problem] = parse("openai_users", write_json(tmp_path, doc))
+    assert (problem.where, problem.field) == ("usage.json $ data[0]", "name")
