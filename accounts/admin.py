@@ -1,8 +1,25 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import PermissionDenied
 
-from .models import Person, ProviderIdentity, Team
+from . import audit, people
+from .models import AuditEvent, Person, ProviderIdentity, Team
+
+
+def _team_dependents(team: Team) -> list[str]:
+    """Why a team may not be deleted: its people (they would lose their team, and past boards with
+    it), sub-teams, and the rows scoped to it (a budget policy would go with it, a flag rule would
+    quietly apply to everyone)."""
+    found = []
+    members = team.members.count()
+    if members:
+        found.append(f"{members} {'person' if members == 1 else 'people'}")
+    children = team.children.count()
+    if children:
+        found.append(f"{children} sub-team{'s' if children != 1 else ''}")
+    found += [f"{count} {label}" for label, count in team.attachments()]
+    return found
 
 
 @admin.register(Team)
@@ -15,6 +32,31 @@ class TeamAdmin(admin.ModelAdmin):
     @admin.display(description="members")
     def member_count(self, team):
         return team.members.count()
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and _team_dependents(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_deleted_objects(self, objs, request):
+        # "Delete selected" asks this before it deletes: a team with people or policies is listed as
+        # protected, which refuses the whole deletion and says why.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        refused = [f"Team {team.name}: {', '.join(reasons)}; move them first"
+                   for team in objs if (reasons := _team_dependents(team))]
+        if refused and super().has_delete_permission(request):
+            # The admin may delete teams: what stops these is what is in them, so say that instead.
+            perms_needed = perms_needed - {str(Team._meta.verbose_name)}
+        return deleted, counts, perms_needed, [*protected, *refused]
+
+    def delete_model(self, request, obj):
+        if _team_dependents(obj):
+            raise PermissionDenied(f"Team {obj.name} still has people or rows scoped to it.")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for team in queryset:
+            self.delete_model(request, team)
 
 
 class PersonChangeForm(UserChangeForm):
@@ -48,6 +90,7 @@ class PersonAdmin(UserAdmin):
     search_fields = ["name", "email", "github_login", "title"]
     autocomplete_fields = ["team", "manager"]
     inlines = [IdentityInline]
+    actions = ["deactivate_selected"]
     fieldsets = [
         (None, {"fields": ["email", "name", "password"]}),
         ("Work", {"fields": ["team", "manager", "title", "start_date", "status", "work_percent",
@@ -58,6 +101,26 @@ class PersonAdmin(UserAdmin):
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "name", "password1", "password2"]})]
 
+    def has_delete_permission(self, request, obj=None):
+        # People are deactivated, never deleted: a deletion would cascade away their history.
+        return False
+
+    @admin.action(description="Deactivate selected people", permissions=["change"])
+    def deactivate_selected(self, request, queryset):
+        changed = people.deactivate(people=queryset, by=request.user, address=audit.client_address(request))
+        self.message_user(request, f"Deactivated {len(changed)} {'person' if len(changed) == 1 else 'people'}; "
+                                   "their history stays.", messages.SUCCESS)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        was = {"status": form.initial.get("status"), "is_active": form.initial.get("is_active")}
+        now_out = obj.status == Person.Status.TERMINATED or not obj.is_active
+        was_out = was["status"] == Person.Status.TERMINATED or was["is_active"] is False
+        if change and now_out and not was_out:
+            audit.record(actor=request.user, action="person.deactivate", target=obj, before=was,
+                         after={"status": obj.status, "is_active": obj.is_active},
+                         address=audit.client_address(request))
+
 
 @admin.register(ProviderIdentity)
 class ProviderIdentityAdmin(admin.ModelAdmin):
@@ -67,3 +130,25 @@ class ProviderIdentityAdmin(admin.ModelAdmin):
     search_fields = ["value", "label", "person__name", "person__email"]
     autocomplete_fields = ["person", "linked_to"]
     readonly_fields = ["mapped_by", "mapped_at", "created_at"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail, to read: nobody adds, edits or deletes an event, admins included."""
+
+    list_display = ["at", "actor", "action", "target_type", "target_label", "address"]
+    list_filter = ["action", "target_type"]
+    list_select_related = ["actor"]
+    search_fields = ["target_label", "target_id", "actor__email", "actor__name", "action"]
+    date_hierarchy = "at"
+    fields = ["at", "actor", "action", "target_type", "target_id", "target_label", "before", "after", "address"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -25,6 +26,32 @@ class Team(models.Model):
             ids.extend(frontier)
         return ids
 
+    def attachments(self) -> list[tuple[str, int]]:
+        """What points at this team besides its people and sub-teams, as ("budget policy", 2) pairs:
+        rows that a deletion would take with it (a budget policy cascades) or quietly widen (a flag
+        rule scoped to the team would apply to everyone). Found through the model's relations, so
+        that accounts needs to know nothing of the apps that scope their rows to teams."""
+        found = []
+        for relation in Team._meta.get_fields(include_hidden=True):
+            if not (relation.auto_created and not relation.concrete and (relation.one_to_many or relation.one_to_one)):
+                continue
+            if relation.related_model in (Person, Team):
+                continue
+            count = relation.related_model._base_manager.filter(**{relation.field.name: self}).count()
+            if count:
+                meta = relation.related_model._meta
+                found.append((str(meta.verbose_name if count == 1 else meta.verbose_name_plural), count))
+        return sorted(found)
+
+
+class PersonNotDeletable(Exception):
+    """People are deactivated, never deleted: a deletion would cascade away their usage history,
+    flags and budgets (design.md §3). Set their status to terminated instead."""
+
+    def __init__(self, message: str = ""):
+        super().__init__(message or "People are never deleted: deactivate them (status terminated) instead, so "
+                                    "their usage history, flags and budgets stay.")
+
 
 class PersonQuerySet(models.QuerySet):
     def active(self):
@@ -37,6 +64,11 @@ class PersonQuerySet(models.QuerySet):
     def reporting_to(self, manager):
         """Everyone below ``manager`` in the reporting line, transitively (not the manager)."""
         return self.filter(pk__in=manager.report_ids())
+
+    def delete(self):
+        raise PersonNotDeletable()
+
+    delete.queryset_only = True
 
 
 class PersonManager(BaseUserManager.from_queryset(PersonQuerySet)):
@@ -132,6 +164,9 @@ class Person(AbstractBaseUser, PermissionsMixin):
         self.github_login = self.github_login.strip()
         super().save(*args, **kwargs)
 
+    def delete(self, *args, **kwargs):
+        raise PersonNotDeletable()
+
     def get_absolute_url(self):
         return reverse("person", args=[self.pk])
 
@@ -224,3 +259,56 @@ class ProviderIdentity(models.Model):
     def normalize_value(cls, kind: str, value: str) -> str:
         value = value.strip()
         return value.lower() if kind in cls.CASE_INSENSITIVE_KINDS else value
+
+
+class AuditIsAppendOnly(Exception):
+    def __init__(self, message: str = "The audit trail is append-only: its events are never changed or deleted."):
+        super().__init__(message)
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """The audit trail is append-only: no bulk rewrite or removal either."""
+
+    def update(self, **kwargs):
+        raise AuditIsAppendOnly()
+
+    def delete(self):
+        raise AuditIsAppendOnly()
+
+    delete.queryset_only = True
+
+
+class AuditEvent(models.Model):
+    """Who changed what, when, from where, and the values before and after (``accounts/audit.py``
+    writes them). Any kind of target: its model ("leaderboard.budgetpolicy"), id and how it read at
+    the time, so an event still says what it was about when the row itself is gone or renamed."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    actor = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                              help_text="Empty: the system, or a command run without a person.")
+    action = models.CharField(max_length=80, help_text='What was done, as "target.verb": "person.deactivate".')
+    target_type = models.CharField(max_length=100, help_text='"app_label.model" of what it was done to.')
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=255, blank=True)
+    before = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    after = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    address = models.GenericIPAddressField(null=True, blank=True, help_text="Where the request came from.")
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_label or self.target_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditIsAppendOnly()
+        # Always an insert, even with a primary key given: never an UPDATE of an existing event.
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditIsAppendOnly()

@@ -12,6 +12,12 @@ from the file, because partial rosters (one department) are normal.
 A file is read and checked whole before anything is written: a refused file changes nothing, and
 says everything that is wrong with it at once (up to ``MAX_PROBLEMS``). Re-importing the same file
 saves nothing.
+
+Teams are names in the file, so renaming a team in the roster moves its people to a new team and
+leaves the old one empty, with its budget policies and flag rules still pointing at it. The import
+does not guess that this was a rename (a reorganisation or a merge into a new team look the same,
+and moving a budget is an admin's decision): it says which teams it left empty with rows still
+scoped to them (``RosterResult.left_behind``), and the upload page and the command show it.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from leaderboard.identities import match_people
 from leaderboard.ingestion.reading import Export
 from leaderboard.ingestion.rows import ImportRefused, Problem
 
+from . import audit
 from .models import Person, Team
 
 # Enough to fix a file in one go without burying the first mistakes under a thousand copies.
@@ -90,6 +97,8 @@ class RosterResult:
     unchanged: int = 0
     deactivated: int = 0
     teams_created: int = 0
+    # Teams this import left with nobody in them but rows still scoped to them, one sentence each.
+    left_behind: tuple[str, ...] = ()
 
     @property
     def people(self) -> int:
@@ -102,8 +111,9 @@ class RosterResult:
         )
 
 
-def import_roster(*, path: Path, name: str) -> RosterResult:
+def import_roster(*, path: Path, name: str, by: Person | None = None, address: str | None = None) -> RosterResult:
     """Read, check and apply the roster at ``path`` (called ``name`` in problems), all or nothing.
+    ``by`` and ``address``: who imports it and from where, for the audit trail of deactivations.
 
     Raises ImportRefused listing the problems (the first ``MAX_PROBLEMS``) when anything is wrong;
     the database is then untouched.
@@ -114,7 +124,7 @@ def import_roster(*, path: Path, name: str) -> RosterResult:
         check_roster(roster=roster, people=people)
         if roster.problems:
             raise ImportRefused(_capped(roster.problems, name))
-        result = apply_roster(roster=roster, people=people)
+        result = apply_roster(roster=roster, people=people, by=by, address=address)
         # Usage imported before these people were on the roster becomes theirs now.
         match_people(people[row.email].pk for row in roster.rows)
         return result
@@ -370,9 +380,12 @@ def _line_number(problem: Problem) -> int:
 # --- applying -----------------------------------------------------------------------------------
 
 
-def apply_roster(*, roster: Roster, people: dict[str, Person]) -> RosterResult:
+def apply_roster(*, roster: Roster, people: dict[str, Person], by: Person | None = None,
+                 address: str | None = None) -> RosterResult:
     """Write a checked roster. Call inside the transaction that loaded ``people``; it is updated in place."""
     teams = {team.name.lower(): team for team in Team.objects.all()}
+    occupied_before = _occupied_teams(people.values(), teams.values())
+    team_before = {email: person.team_id for email, person in people.items()}
     teams_created = 0
     if "team" in roster.columns:
         for row in roster.rows:
@@ -409,6 +422,7 @@ def apply_roster(*, roster: Roster, people: dict[str, Person]) -> RosterResult:
         wanted = _wanted(row, roster.columns, teams, people)
         changed = [name for name, value in wanted.items() if getattr(person, name) != value]
         was_active = person.is_active
+        was = {name: getattr(person, name) for name in changed}
         if changed:
             for name in changed:
                 setattr(person, name, wanted[name])
@@ -419,12 +433,54 @@ def apply_roster(*, roster: Roster, people: dict[str, Person]) -> RosterResult:
             unchanged += 1
         elif was_active and not person.is_active:
             deactivated += 1
+            # Everything the row changed for them, and which file did it.
+            audit.record(actor=by, action="person.deactivate", target=person, before=was,
+                         after={**{name: wanted[name] for name in changed}, "roster": roster.name}, address=address)
         else:
             updated += 1
     return RosterResult(
         name=roster.name, created=created, updated=updated, unchanged=unchanged, deactivated=deactivated,
         teams_created=teams_created,
+        left_behind=_left_behind(occupied_before, people, team_before, teams),
     )
+
+
+def _occupied_teams(people, teams) -> set[int]:
+    """Teams with someone employed in them or in a team below them (a parent team's policy covers
+    its sub-teams' people, so it is not empty while they have someone)."""
+    parents = {team.pk: team.parent_id for team in teams}
+    occupied: set[int] = set()
+    for person in people:
+        team_id = person.team_id if person.status != Person.Status.TERMINATED else None
+        while team_id is not None and team_id not in occupied:
+            occupied.add(team_id)
+            team_id = parents.get(team_id)
+    return occupied
+
+
+def _left_behind(occupied_before: set[int], people: dict[str, Person], team_before: dict[str, int | None],
+                 teams: dict[str, Team]) -> tuple[str, ...]:
+    """One sentence per team this import emptied that still has rows scoped to it (budget policies,
+    flag rules), naming where its people went when they all went to one team."""
+    emptied = occupied_before - _occupied_teams(people.values(), teams.values())
+    if not emptied:
+        return ()
+    by_id = {team.pk: team for team in teams.values()}
+    found = []
+    for team_id in sorted(emptied, key=lambda pk: by_id[pk].name.lower()):
+        team = by_id[team_id]
+        attached = team.attachments()
+        if not attached:
+            continue
+        went = {by_id[person.team_id].name for email, person in people.items()
+                if team_before.get(email) == team_id and person.team_id not in (None, team_id)}
+        where = f" (its people are now in {went.pop()})" if len(went) == 1 else ""
+        things = ", ".join(f"{count} {label}" for label, count in attached)
+        found.append(
+            f"Team {team.name} now has nobody in it{where} but still has {things} scoped to it: move them to "
+            f"the team that replaces it, or next time rename the team in the admin before importing."
+        )
+    return tuple(found)
 
 
 def _wanted(row: RosterRow, columns: frozenset[str], teams: dict[str, Team], people: dict[str, Person]) -> dict:

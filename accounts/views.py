@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 
 from leaderboard.ingestion.rows import ImportRefused
 
+from . import audit
 from .access import admin_required
 from .forms import RosterUploadForm, SettingsForm
 from .roster import import_roster
@@ -32,10 +33,14 @@ def roster_upload(request):
                 for chunk in upload.chunks():
                     handle.write(chunk)
             try:
-                result = import_roster(path=path, name=upload.name)
+                result = import_roster(path=path, name=upload.name, by=request.user,
+                                       address=audit.client_address(request))
             except ImportRefused as refused:
                 problems = refused.problems
             else:
                 messages.success(request, result.summary())
+                # What the import left behind (a renamed team's budget policies) needs the admin now.
+                for sentence in result.left_behind:
+                    messages.warning(request, sentence)
                 return redirect("roster_upload")
     return render(request, "accounts/roster_upload.html", {"form": form, "problems": problems})

@@ -16,7 +16,8 @@ class UsageExportAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyUsageAdmin(admin.ModelAdmin):
-    """Usage tables are written by imports and rollups only: browsable and searchable, never edited."""
+    """Rows that only the app's own workflows write (usage by imports and rollups): browsable and
+    searchable, never edited here."""
 
     def has_add_permission(self, request):
         return False
@@ -70,12 +71,17 @@ class OrgSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.BudgetPolicy)
-class BudgetPolicyAdmin(admin.ModelAdmin):
+class BudgetPolicyAdmin(ReadOnlyUsageAdmin):
+    """Browsable here; written only on the Budgets page, which previews a change, asks before a
+    backdate and records it in the audit trail, and never deletes a policy already in effect."""
+
     list_display = ["scope", "team", "person", "kind", "amount_usd", "salary_percent", "effective_from", "created_by"]
     list_filter = ["scope", "kind"]
     list_select_related = ["team", "person", "created_by"]
     search_fields = ["team__name", "person__name", "person__email", "note"]
-    autocomplete_fields = ["team", "person"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(models.FlagRule)

@@ -82,7 +82,11 @@ class PeriodForm(forms.Form):
 
 
 class BoardFilterForm(PeriodForm):
-    """The individual and team boards' filters: period, metric, vendor, model, team, role, page."""
+    """The individual and team boards' filters: period, metric, vendor, model, team, role, page.
+
+    ``budgets``: whether the viewer may rank by share of budget here (leaderboard/boards.py, "Who may
+    see budgets"). If not, the metric is not offered, and a link asking for it ranks by the default:
+    a ranking by budgets nobody shows would still tell who overspends."""
 
     metric = LenientChoiceField(
         label="Rank by", choices=[(m.name, m.label) for m in METRICS.values()], fallback=DEFAULT_METRIC
@@ -95,9 +99,11 @@ class BoardFilterForm(PeriodForm):
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     sort = LenientChoiceField(choices=list(TEAM_SORTS.items()), fallback="total", widget=forms.HiddenInput)
 
-    def __init__(self, data=None, *, catalog: Catalog, vendors: list[str], **kwargs):
+    def __init__(self, data=None, *, catalog: Catalog, vendors: list[str], budgets: bool = False, **kwargs):
         super().__init__(data, **kwargs)
         self.catalog = catalog
+        if not budgets:
+            self.fields["metric"].choices = [(m.name, m.label) for m in METRICS.values() if not m.budgeted]
         # The vendor asked for stays selected in the menu even if nothing was imported from it yet.
         asked = self.data.get("vendor") or ""
         known = sorted(set(vendors) | ({asked} if slug_re.match(asked) else set()))

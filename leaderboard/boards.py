@@ -569,6 +569,100 @@ def period_budgets(period: Period, *, catalog: Catalog, version: DataVersion | N
     return budget_cached(version, "budgets", (period.start, period.end), compute)
 
 
+# --- Who may see budgets ------------------------------------------------------------------------
+#
+# A budget can be a share of salary, so it is private: the person, their managers (transitively)
+# and admins see it. An aggregate of budgets (a team's budget, a team's or the company's share of
+# budget used, a ranking by share of budget) is shown only to a viewer who may see every budget
+# inside it. That is the whole rule, and it is what makes every figure safe to show: any difference
+# of two aggregates (a parent team minus its sub-teams, one period or filter minus another) is made
+# of budgets the viewer could see anyway, and no minimum team size or rounding is needed. In practice:
+# admins see every budget figure; a manager sees those of teams (sub-teams included) made only of
+# themself and people in their reporting line, and ranks by share of budget only among those people;
+# anyone else sees no budget figure but their own (on their own page), and is not offered the metric,
+# since even a ranking without numbers would tell who overspends.
+
+
+@dataclass(frozen=True)
+class BudgetSight:
+    """Whose budgets a viewer may see: everyone's (an admin, the operator's CLI) or the people in
+    ``people`` (a manager: themself and their reporting line). ``key`` names it in cache keys: a
+    board cached for one sight is never served to another."""
+
+    everyone: bool = False
+    people: frozenset[int] = frozenset()
+    key: str = "none"
+
+    @property
+    def any(self) -> bool:
+        return self.everyone or bool(self.people)
+
+    def covers(self, person_ids: Iterable[int]) -> bool:
+        """Whether every one of these budgets is the viewer's to see (nobody's budget is nothing
+        to show: an empty team is not a reason to offer budgets to an employee)."""
+        if self.everyone:
+            return True
+        return bool(self.people) and self.people.issuperset(person_ids)
+
+
+NO_BUDGETS = BudgetSight()
+ALL_BUDGETS = BudgetSight(everyone=True, key="all")
+
+
+def budget_sight(viewer: Person | None, *, catalog: Catalog, version: DataVersion | None) -> BudgetSight:
+    """What ``viewer`` may see of budgets (see above). No query for most viewers: whether someone
+    has reports is in the catalog; a manager's reporting line is walked from the cached managers."""
+    if viewer is None:
+        return NO_BUDGETS
+    if viewer.is_staff:
+        return ALL_BUDGETS
+    if not catalog.has_reports(viewer.pk):
+        return NO_BUDGETS
+
+    def walk() -> frozenset[int]:
+        below: dict[int, list[int]] = defaultdict(list)
+        for pk, manager_id in reporting_line(version).items():
+            below[manager_id].append(pk)
+        found, frontier = {viewer.pk}, [viewer.pk]
+        while frontier:
+            frontier = [pk for manager_id in frontier for pk in below[manager_id] if pk not in found]
+            found.update(frontier)
+        return frozenset(found)
+
+    line = cached(version, "reporting-line-below", (viewer.pk,), walk, per_person=True)
+    return BudgetSight(people=line, key=f"line:{viewer.pk}")
+
+
+def team_members(catalog: Catalog, version: DataVersion | None) -> dict[int, frozenset[int]]:
+    """Each team's own people on the boards (not its sub-teams'): whose budgets a team figure adds
+    up. Cached under the data version, so a manager's page does not read the whole roster for it."""
+
+    def compute() -> dict[int, frozenset[int]]:
+        found: dict[int, set[int]] = defaultdict(set)
+        for member in catalog.people.values():
+            if member.team_id is not None:
+                found[member.team_id].add(member.pk)
+        return {team_id: frozenset(pks) for team_id, pks in found.items()}
+
+    return cached(version, "team-members", (), compute)
+
+
+def may_rank_teams_by_budget(sight: BudgetSight, *, catalog: Catalog, version: DataVersion | None) -> bool:
+    """Whether the teams board by share of budget would show this viewer any team."""
+    if sight.everyone or not sight.people:
+        return sight.everyone
+    return any(sight.covers(pks) for pks in team_members(catalog, version).values())
+
+
+def may_see_team_budget(sight: BudgetSight, team_ids: set[int], *, catalog: Catalog,
+                        version: DataVersion | None) -> bool:
+    """Whether the budget of a team (``team_ids``: it and its sub-teams) is this viewer's to see."""
+    if sight.everyone or not sight.people:
+        return sight.everyone
+    members = team_members(catalog, version)
+    return sight.covers(pk for team_id in team_ids for pk in members.get(team_id, ()))
+
+
 # --- Filters ------------------------------------------------------------------------------------
 
 
@@ -865,13 +959,18 @@ class Ranking:
 
 def rank_board(
     filters: BoardFilters, *, viewer_id: int | None, catalog: Catalog, reveal: bool = False, breakdown: bool = False,
-    previous: bool = True, version: DataVersion | None = None,
+    previous: bool = True, version: DataVersion | None = None, sight: BudgetSight = NO_BUDGETS,
 ) -> Ranking:
+    """``sight``: whose budgets the viewer may see (nobody's unless said). Ranked by share of budget,
+    only they count and are listed (even without its numbers, a rank among others would tell who
+    overspends)."""
     metric = filters.metric
     teams = catalog.team_and_below(filters.team_id) if filters.team_id else None
     totals = aggregate(filters, previous=previous, breakdown=breakdown, version=version, catalog=catalog)
     # Who counts (the filters) and, of them, who is listed (not hidden, unless it is me).
     counted = [t for pk, t in totals.items() if pk in catalog.people and _passes(catalog.people[pk], filters, teams)]
+    if metric.budgeted and not sight.everyone:
+        counted = [t for t in counted if t.person_id in sight.people]
     listed = [
         t for t in counted
         if reveal or t.person_id == viewer_id or catalog.people[t.person_id].privacy != Person.Privacy.HIDDEN
@@ -909,28 +1008,40 @@ def leaderboard(
     sparklines: bool = True,
     previous: bool = True,
     version: DataVersion | None = None,
+    sight: BudgetSight | None = None,
 ) -> Board:
     """The ranked board as ``viewer`` may see it, one page of it, and their pinned row.
 
     ``reveal`` lists everyone by name, hidden people included: what an operator running
     ``manage.py leaderboard`` sees. ``breakdown`` also reads the four token kinds (CSV, CLI).
-    With a data version the ranking is cached, and only the people on the page are read."""
+    With a data version the ranking is cached, and only the people on the page are read.
+    Ranked by share of budget, the board lists only the people whose budgets the viewer may see
+    (``sight``, worked out from the viewer when not given; everyone's with ``reveal``)."""
     metric = filters.metric
     me = viewer.pk if viewer is not None else None
     # A hidden viewer is listed on their own board, so they get a ranking of their own.
     hidden_me = me if viewer is not None and viewer.privacy == Person.Privacy.HIDDEN else None
+    if not metric.budgeted:
+        sight = ALL_BUDGETS  # nothing budgeted to hide: one ranking for everyone
+    elif reveal:
+        sight = ALL_BUDGETS
+    elif sight is None:
+        sight = budget_sight(viewer, catalog=catalog, version=version)
 
     def rank() -> Ranking:
         found = rank_board(filters, viewer_id=me, catalog=catalog, reveal=reveal, breakdown=breakdown,
-                           previous=previous, version=version)
+                           previous=previous, version=version, sight=sight)
         if version is not None:
             found.totals = None
         return found
 
     cacheable = version is not None and not (reveal or breakdown)
+    # Whose budgets the ranking was made of is part of its key: a manager's is never an employee's.
     parts = (filters.period.start, filters.period.end, filters.period.key, metric.name, filters.vendor, filters.model,
-             filters.team_id, filters.title, previous, hidden_me, budget_part(metric, version))
-    ranking = cached(version if cacheable else None, "ranking", parts, rank)
+             filters.team_id, filters.title, previous, hidden_me, budget_part(metric, version),
+             sight.key if metric.budgeted else None)
+    ranking = cached(version if cacheable else None, "ranking", parts, rank,
+                     per_person=metric.budgeted and not sight.everyone)
     ranked = ranking.ranked
     count = len(ranked)
     leader = ranking.leader
@@ -952,14 +1063,14 @@ def leaderboard(
         if me is not None and me not in members:
             members = {**members, **cached(version, "member", (me,), lambda: catalog.members([me]), per_person=True)}
 
-    # A budget is private (it can be a share of salary): the board ranks by it, but shows the number
-    # only on my own row, to admins, and to the operator's CLI.
-    withhold = metric.budgeted and not reveal and not (viewer is not None and viewer.is_staff)
+    # A budget is private (it can be a share of salary): the ranking lists only budgets the viewer
+    # may see; should a row ever be outside them, its number is still never shown.
+    withhold = metric.budgeted and not sight.everyone
 
     def make_row(rank: int, pk: int, value, change=None) -> BoardRow:
         member = members[pk]
         is_me = pk == me
-        withheld = withhold and not is_me
+        withheld = withhold and pk not in sight.people
         shown_anonymous = not reveal and not is_me and member.privacy == Person.Privacy.ANONYMOUS
         totals = ranking.totals[pk] if ranking.totals is not None else Totals(
             person_id=pk, value=value, unpriced=int(pk in ranking.unpriced)
@@ -1204,6 +1315,9 @@ class TeamBoard:
     company_total: Any
     company_total_display: str
     people: int
+    # Ranked by share of budget for someone who may not see every budget: only the teams made of
+    # budgets they may see are listed, and the total is theirs, not the company's.
+    partial: bool = False
 
     @property
     def sort_label(self) -> str:
@@ -1217,14 +1331,21 @@ def _per(total, count: int, *, money_like: bool):
 
 
 def team_board(
-    filters: BoardFilters, *, catalog: Catalog, sort: str = "total", version: DataVersion | None = None
+    filters: BoardFilters, *, catalog: Catalog, sort: str = "total", version: DataVersion | None = None,
+    sight: BudgetSight = NO_BUDGETS,
 ) -> TeamBoard:
     """Teams by their own members' usage (each person counted once, so the rows add up to the
     company), hidden and anonymous people included: a team total reveals no one. The same for every
-    viewer, so cached whole with a data version."""
+    viewer, so cached whole with a data version; except by share of budget, which lists only the
+    teams whose every budget the viewer may see (``sight``), and is cached per sight."""
+    budgeted = filters.metric.budgeted
     parts = (filters.period.start, filters.period.end, filters.period.key, filters.metric.name, filters.vendor,
-             filters.model, filters.team_id, filters.title, sort, budget_part(filters.metric, version))
-    return cached(version, "teams", parts, lambda: _team_board(filters, catalog=catalog, sort=sort, version=version))
+             filters.model, filters.team_id, filters.title, sort, budget_part(filters.metric, version),
+             sight.key if budgeted else None)
+    sight = sight if budgeted else ALL_BUDGETS
+    return cached(version, "teams", parts,
+                  lambda: _team_board(filters, catalog=catalog, sort=sort, version=version, sight=sight),
+                  per_person=budgeted and not sight.everyone)
 
 
 def _team_shares(people: list[int], totals: dict[int, Totals], amounts: dict[int, Decimal | None]) -> tuple:
@@ -1241,7 +1362,8 @@ def _team_shares(people: list[int], totals: dict[int, Totals], amounts: dict[int
     return share(budgeted), share(active), statistics.median(shares) if shares else 0.0
 
 
-def _team_board(filters: BoardFilters, *, catalog: Catalog, sort: str, version: DataVersion | None) -> TeamBoard:
+def _team_board(filters: BoardFilters, *, catalog: Catalog, sort: str, version: DataVersion | None,
+                sight: BudgetSight) -> TeamBoard:
     metric = filters.metric
     money_like = metric.field == "cost_usd" and not metric.budgeted
     # Active days too: "per active member" and the active share need them.
@@ -1251,6 +1373,8 @@ def _team_board(filters: BoardFilters, *, catalog: Catalog, sort: str, version: 
     for member in catalog.people.values():
         if member.team_id in catalog.teams:
             members[member.team_id].append(member.pk)
+    if metric.budgeted and not sight.everyone:
+        members = {team_id: people for team_id, people in members.items() if sight.covers(people)}
     zero = Decimal(0) if money_like else 0
     rows = []
     for team_id, people in members.items():
@@ -1277,13 +1401,17 @@ def _team_board(filters: BoardFilters, *, catalog: Catalog, sort: str, version: 
             rank, last = position, value
         row.rank = rank
         row.share = float(value / best) if best else 0.0
-    if metric.budgeted:
+    partial = metric.budgeted and not sight.everyone
+    if partial:
+        # The listed teams' share, never the company's: that adds up budgets the viewer may not see.
+        company = _team_shares([pk for people in members.values() for pk in people], totals, amounts)[0]
+    elif metric.budgeted:
         company = _team_shares(list(catalog.people), totals, amounts)[0]
     else:
         company = sum((t.value for pk, t in totals.items() if pk in catalog.people), start=zero)
     return TeamBoard(
         filters=filters, sort=sort, rows=rows, company_total=company, company_total_display=metric.format(company),
-        people=len(catalog.people),
+        people=sum(len(people) for people in members.values()) if partial else len(catalog.people), partial=partial,
     )
 
 
@@ -1367,13 +1495,13 @@ class BudgetUse:
         return bool(self.budget) and self.spend > self.budget
 
 
-MIN_PEOPLE_FOR_TEAM_BUDGET = 3
-
-
 def team_budget(period: Period, team_ids: set[int], *, spend: Decimal, catalog: Catalog,
-                version: DataVersion | None, reveal: bool = False) -> BudgetUse:
+                version: DataVersion | None, sight: BudgetSight) -> BudgetUse | None:
     """The budgets of a team's members (sub-teams included) added up over the period, against what
-    they spent (``team_trend_and_spend`` sums it). Cached under the budget and people versions."""
+    they spent (``team_trend_and_spend`` sums it); None unless the viewer may see every one of those
+    budgets (``sight``; see "Who may see budgets"). Cached under the budget and people versions."""
+    if not may_see_team_budget(sight, team_ids, catalog=catalog, version=version):
+        return None
 
     def compute() -> tuple[Decimal, int, int]:
         amounts = period_budgets(period, catalog=catalog, version=version)
@@ -1384,9 +1512,6 @@ def team_budget(period: Period, team_ids: set[int], *, spend: Decimal, catalog: 
     total, people, without = budget_cached(
         version, "team-budget", (period.start, period.end, tuple(sorted(team_ids))), compute
     )
-    if people < MIN_PEOPLE_FOR_TEAM_BUDGET and not reveal:
-        # A budget summed over one or two people is their own budget, which is private.
-        return BudgetUse(budget=None, spend=spend, people=people, without_budget=without)
     return BudgetUse(budget=total if people else None, spend=spend, people=people, without_budget=without)
 
 

@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.db.models import Q, Subquery, Sum
 from django.utils import timezone
 
+from accounts import audit
 from accounts.models import Person, Team
 
 from . import versioned
@@ -555,15 +556,39 @@ class PolicyInEffect(Exception):
     """A policy already in effect is history: it is superseded by a new one, never deleted."""
 
 
+class PolicyBackdated(Exception):
+    """A policy starting before today rewrites budgets already reported for past periods (and a
+    policy in effect can never be deleted): only with the admin's explicit confirmation."""
+
+
 def create_policy(*, scope: str, kind: str, effective_from: date, amount_usd: Decimal | None = None,
                   salary_percent: Decimal | None = None, team: Team | None = None, person: Person | None = None,
-                  note: str = "", by: Person | None = None) -> BudgetPolicy:
+                  note: str = "", by: Person | None = None, backdate: bool = False, address: str | None = None,
+                  today: date | None = None) -> BudgetPolicy:
+    """A new policy from ``effective_from`` on. One that starts before today changes past budgets:
+    refused (PolicyBackdated) unless ``backdate`` says the admin confirmed it, and then recorded in
+    the audit trail with who (``by``) and from where (``address``)."""
+    today = today or timezone.now().date()
+    backdated = effective_from < today
+    if backdated and not backdate:
+        raise PolicyBackdated(
+            f"The policy would start on {effective_from:%Y-%m-%d}, before today: it would change budgets already "
+            "reported for past periods. Start it today or later, or confirm the backdate."
+        )
     with transaction.atomic():
-        return BudgetPolicy.objects.create(
+        policy = BudgetPolicy.objects.create(
             scope=scope, kind=kind, effective_from=effective_from, amount_usd=amount_usd,
             salary_percent=salary_percent, team=team if scope == Scope.TEAM else None,
             person=person if scope == Scope.PERSON else None, note=note, created_by=by,
         )
+        if backdated:
+            audit.record(actor=by, action="budget_policy.backdate", target=policy, before=None, after={
+                "scope": policy.scope, "team_id": policy.team_id, "person_id": policy.person_id, "kind": policy.kind,
+                "amount_usd": policy.amount_usd, "salary_percent": policy.salary_percent,
+                "effective_from": policy.effective_from, "days_before_today": (today - effective_from).days,
+                "note": policy.note,
+            }, address=address)
+        return policy
 
 
 def delete_future_policy(*, policy: BudgetPolicy, today: date | None = None) -> None:

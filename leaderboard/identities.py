@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import audit
 from accounts.models import Person, ProviderIdentity
 
 from . import rollups
@@ -129,12 +130,19 @@ class IdentityCache:
         return found
 
 
-def _set_person(identities: list[ProviderIdentity], person_id: int | None, *, by: Person) -> set[int]:
+def _set_person(identities: list[ProviderIdentity], person_id: int | None, *, by: Person) -> tuple[set[int], set[int]]:
     """An admin gives identities (and the identities linked to them) to a person, or to nobody;
-    returns the previous owners. Unlike a list's hand-over (``_hand_over``), the admin's name goes on
-    every identity it moves, and links are followed even from an identity that already was theirs:
-    what the admin sees mapped is what counts. One identity at a time, so one row at a time."""
+    returns the previous owners and the identities that changed hands. Links are followed even from
+    an identity that already was theirs: what the admin sees mapped is what counts. One identity at a
+    time, so one row at a time.
+
+    Only the identities the admin chose get the admin's name (``mapped_by``). Those that follow a
+    link only inherit the person, and stay unmapped: an admin's mapping of an identity wins over the
+    one it inherits, so naming the followers too would pin them where they landed, and mapping the
+    account back (undoing a mistake) would leave its API keys and their history with the wrong person."""
     previous: set[int] = set()
+    moved: set[int] = set()
+    chosen = {identity.pk for identity in identities}
     pending, seen = list(identities), set()
     while pending:
         identity = pending.pop()
@@ -145,11 +153,15 @@ def _set_person(identities: list[ProviderIdentity], person_id: int | None, *, by
             if identity.person_id:
                 previous.add(identity.person_id)
             identity.person_id = person_id
-            identity.mapped_by, identity.mapped_at = by, timezone.now()
-            identity.save(update_fields=["person", "mapped_by", "mapped_at"])
+            moved.add(identity.pk)
+            if identity.pk in chosen:
+                identity.mapped_by, identity.mapped_at = by, timezone.now()
+                identity.save(update_fields=["person", "mapped_by", "mapped_at"])
+            else:
+                identity.save(update_fields=["person"])
         # An admin's own mapping of a linked identity wins over the one it inherits.
         pending.extend(identity.linked_identities.filter(mapped_by__isnull=True))
-    return previous
+    return previous, moved
 
 
 def apply_identity_rows(rows: list[IdentityRow]) -> tuple[int, set[int]]:
@@ -248,28 +260,45 @@ def _update_each(identities: Iterable[ProviderIdentity], columns: list[str]) -> 
             cursor.executemany(f"UPDATE {ProviderIdentity._meta.db_table} SET {assignments} WHERE id = %s", params)
 
 
+def _mapping(identity: ProviderIdentity) -> dict:
+    """An identity's owner as the audit trail keeps it: who, by id and as they read then."""
+    person = Person.objects.filter(pk=identity.person_id).values_list("email", flat=True).first()
+    return {"person_id": identity.person_id, "person": person, "service_account": identity.is_service_account,
+            "mapped_by_id": identity.mapped_by_id}
+
+
 @transaction.atomic
-def assign_identity(*, identity: ProviderIdentity, person: Person | None, by: Person) -> None:
-    """An admin says whose this identity is (or that it is nobody's): all its history moves at once."""
+def assign_identity(*, identity: ProviderIdentity, person: Person | None, by: Person,
+                    address: str | None = None) -> None:
+    """An admin says whose this identity is (or that it is nobody's): all its history moves at once.
+    ``address``: where the admin's request came from, for the audit trail."""
     identity = ProviderIdentity.objects.select_for_update().get(pk=identity.pk)
+    before = _mapping(identity)
     affected = [identity, *identity.linked_identities.filter(mapped_by__isnull=True)]
-    previous = _set_person([identity], person.pk if person else None, by=by)
+    previous, moved = _set_person([identity], person.pk if person else None, by=by)
     if person is not None and identity.is_service_account:
         identity.is_service_account = False
         identity.save(update_fields=["is_service_account"])
-    rollups.recompute_for_identities(_with_linked(affected), also_people=previous)
+    linked = _with_linked(affected)
+    audit.record(actor=by, action="identity.map", target=identity, before=before,
+                 after={**_mapping(identity), "linked_identities_moved": sorted(moved - {identity.pk})}, address=address)
+    rollups.recompute_for_identities(linked, also_people=previous)
     _follow_up(previous | ({person.pk} if person else set()))
 
 
 @transaction.atomic
-def mark_service_account(*, identity: ProviderIdentity, by: Person) -> None:
+def mark_service_account(*, identity: ProviderIdentity, by: Person, address: str | None = None) -> None:
     """Usage that belongs to no person (a CI bot, a shared key): kept, shown to admins, on no board."""
     identity = ProviderIdentity.objects.select_for_update().get(pk=identity.pk)
-    previous = _set_person([identity], None, by=by)
+    before = _mapping(identity)
+    previous, moved = _set_person([identity], None, by=by)
     identity.is_service_account = True
     identity.mapped_by, identity.mapped_at = by, timezone.now()
     identity.save(update_fields=["is_service_account", "mapped_by", "mapped_at"])
-    rollups.recompute_for_identities(_with_linked([identity]), also_people=previous)
+    linked = _with_linked([identity])
+    audit.record(actor=by, action="identity.service_account", target=identity, before=before,
+                 after={**_mapping(identity), "linked_identities_moved": sorted(moved - {identity.pk})}, address=address)
+    rollups.recompute_for_identities(linked, also_people=previous)
     _follow_up(previous)
 
 

@@ -152,10 +152,25 @@ class PolicyForm(forms.Form):
                                         max_value=100, max_digits=5, decimal_places=2)
     effective_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(required=False, max_length=255)
+    backdate = forms.BooleanField(
+        required=False, label="I understand this changes budgets already reported for past periods",
+        help_text="Needed only for a policy starting before today. A policy in effect can never be deleted, "
+        "and the backdate is recorded in the audit trail.",
+    )
+
+    def __init__(self, *args, previewing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A preview changes nothing: it shows whose past budgets a backdate would change before the
+        # admin confirms it.
+        self.previewing = previewing
 
     def clean(self):
         data = super().clean()
         scope, kind = data.get("scope"), data.get("kind")
+        start = data.get("effective_from")
+        if start and start < timezone.now().date() and not data.get("backdate") and not self.previewing:
+            self.add_error("backdate", f"{start:%Y-%m-%d} is in the past: start the policy today or later, or "
+                                       "confirm that it changes past budgets.")
         if scope == BudgetPolicy.Scope.TEAM and not data.get("team"):
             self.add_error("team", "Choose the team.")
         if scope == BudgetPolicy.Scope.PERSON and not data.get("person"):

@@ -2,6 +2,11 @@
 budget on my usage, person and team pages, my own flags on my usage, a person's flags on their page,
 what colleagues do not see, query counts, and the cache following a policy change.
 
+Who sees a budget figure (leaderboard/boards.py, "Who may see budgets"): admins all of them; a
+manager those made only of themself and people in their reporting line (Maria: herself, Erin, Sam
+and Lee, so Engineering and Platform; Sam: himself and Lee, so Platform); anyone else none but their
+own, on their own page, and the metric is not offered to them.
+
 The cast's budgets, unless a test sets others: the fresh install's organisation default of $100 per
 working day, so over the last 7 days (five working days, whatever today is) $500 each."""
 
@@ -43,7 +48,7 @@ def shares(board) -> list[tuple[int, str, str]]:
 
 def org_policy(amount: str, days_ago: int = 30) -> BudgetPolicy:
     return budgets.create_policy(scope="org", kind="day", amount_usd=Decimal(amount),
-                                 effective_from=TODAY - timedelta(days=days_ago))
+                                 effective_from=TODAY - timedelta(days=days_ago), backdate=True)
 
 
 # --- The board's metric ---------------------------------------------------------------------------
@@ -66,8 +71,8 @@ def test_it_ranks_by_budget_not_by_cost(week_of_usage):
     cast = week_of_usage
     # Lee's team gets ten times the default: $5 of $5,000 is 0.1%.
     budgets.create_policy(scope="team", kind="day", amount_usd=Decimal(1000), team=cast.platform,
-                          effective_from=TODAY - timedelta(days=60))
-    names = [name for _, name, _ in shares(board_for(cast.erin, week("budget")))]
+                          effective_from=TODAY - timedelta(days=60), backdate=True)
+    names = [name for _, name, _ in shares(board_for(cast.ada, week("budget")))]
     assert names == ["Erin Employee", "Otto Outsider", "Maria Manager", "Lee Report", "Sam Lead"]
 
 
@@ -75,31 +80,31 @@ def test_it_leaves_people_without_a_budget_off_the_ranking(week_of_usage):
     cast = week_of_usage
     BudgetPolicy.objects.filter(scope=BudgetPolicy.Scope.ORG).delete()
     budgets.create_policy(scope="team", kind="day", amount_usd=Decimal(100), team=cast.platform,
-                          effective_from=TODAY - timedelta(days=60))
+                          effective_from=TODAY - timedelta(days=60), backdate=True)
     board = board_for(cast.ada, week("budget"))
     assert shares(board) == [(1, "Lee Report", "1%"), (2, "Sam Lead", "0.2%")]
     # I have spend but no budget: not ranked, and told why.
-    mine = board_for(cast.erin, week("budget"))
+    mine = board_for(cast.maria, week("budget"))
     assert mine.me is None and mine.me_unranked
     # Nobody starts with a budget before their first day.
     Person.objects.filter(pk=cast.lee.pk).update(start_date=TODAY + timedelta(days=3))
     budgets.bump_version()
-    assert [name for _, name, _ in shares(board_for(cast.erin, week("budget")))] == ["Sam Lead"]
+    assert [name for _, name, _ in shares(board_for(cast.ada, week("budget")))] == ["Sam Lead"]
 
 
 def test_it_shows_the_budget_board_as_a_page_with_percentages(week_of_usage, login):
-    client = login(week_of_usage.erin)
+    client = login(week_of_usage.ada)
     response = client.get(reverse("board"), {**WEEK, "metric": "budget"})
     body = text(response)
     assert board_rows(response) == ["Lee Report", "Erin Employee", "Otto Outsider", "Sam Lead", "Maria Manager"]
-    assert "ranked by share of budget used" in body and ">0.6%<" in body
+    assert "ranked by share of budget used" in body and ">0.6%<" in body and ">0.4%<" in body
     assert 'value="budget" selected' in body
     unranked = text(login(week_of_usage.ada).get(reverse("board"), {**WEEK, "metric": "budget"}))
     assert "You have no budget or no spend in the last 7 days, so you are not ranked." in unranked
 
 
 def test_it_ranks_teams_by_their_members_share_of_budget(week_of_usage, login):
-    body = text(login(week_of_usage.erin).get(reverse("teams"), {**WEEK, "metric": "budget"}))
+    body = text(login(week_of_usage.ada).get(reverse("teams"), {**WEEK, "metric": "budget"}))
     # Platform $6 of $1,000 · Sales $2 of $500 · Engineering's own members $3.50 of $1,000.
     assert body.index(">Platform<") < body.index(">Sales<") < body.index(">Engineering<")
     assert ">0.6%<" in body and ">0.35%<" in body
@@ -117,6 +122,129 @@ def test_it_gives_the_same_ranking_on_the_command_line_and_in_the_csv(week_of_us
     params = {"period": "custom", "start": start, "end": end, "metric": "budget"}
     page = csv.DictReader(io.StringIO(text(login(week_of_usage.ada).get(reverse("board_csv"), params))))
     assert [row["email"] for row in page] == command
+
+
+# --- Who sees budget figures -------------------------------------------------------------------------
+#
+# The issue: the teams board by share of budget showed a one-person team's share (the CTO's), and a
+# parent team's budget minus its sub-teams' gave the budget of its direct members; with a salary
+# share policy, that is a salary. Now a budget aggregate shows only to someone who may see every
+# budget inside it, so no difference of two of them tells anyone a budget they may not see.
+
+BUDGET_FIGURES = re.compile(
+    r'budget used|Share of budget|team-budget-heading|<dd>\$[\d,.]+</dd>|<dd>[\d,.]+%</dd>|class="value">[\d,.]+%'
+)
+
+
+def budget_figures(body: str) -> list[str]:
+    """Any budget figure on a page: a share of budget, a budget amount, the budget block or metric."""
+    return BUDGET_FIGURES.findall(body)
+
+
+def team_names(body: str) -> list[str]:
+    return re.findall(r'<td class="who"><a href="/teams/\d+/">([^<]+)</a>', body)
+
+
+def test_an_employee_asking_for_the_teams_by_budget_gets_them_by_tokens_without_a_budget_figure(week_of_usage, login):
+    client = login(week_of_usage.erin)
+    body = text(client.get(reverse("teams"), {**WEEK, "metric": "budget"}))
+    assert budget_figures(body) == []
+    assert 'value="budget"' not in body  # not offered either
+    # Ranked by tokens (Sales 10K, Platform 4.5K, Engineering 3.5K), not by share of budget (Platform first).
+    assert team_names(body) == ["Sales", "Platform", "Engineering"]
+    assert "Tokens by team" in body and "18K in total" in body
+
+
+def test_an_employee_sees_no_team_budget_and_is_ranked_by_the_default_on_a_team_page(week_of_usage, login):
+    cast = week_of_usage
+    client = login(cast.erin)
+    for team in (cast.engineering, cast.platform, cast.sales):
+        for params in (WEEK, {**WEEK, "metric": "budget"}):
+            response = client.get(reverse("team", args=[team.pk]), params)
+            body = text(response)
+            assert response.status_code == 200
+            assert budget_figures(body) == [] and "budget-use" not in body and "$500" not in body, team
+            assert 'value="budget"' not in body
+    # Engineering by tokens: Sam 4,000, Erin 3,000, Maria and Lee 500.
+    response = client.get(reverse("team", args=[cast.engineering.pk]), {**WEEK, "metric": "budget"})
+    assert board_rows(response) == ["Sam Lead", "Erin Employee", "Maria Manager", "Lee Report"]
+    assert "ranked by total tokens" in text(response)
+
+
+def test_an_employee_asking_for_the_board_or_csv_by_budget_gets_them_by_tokens(week_of_usage, login):
+    client = login(week_of_usage.erin)
+    response = client.get(reverse("board"), {**WEEK, "metric": "budget"})
+    assert board_rows(response) == ["Otto Outsider", "Sam Lead", "Erin Employee", "Maria Manager", "Lee Report"]
+    assert budget_figures(text(response)) == [] and 'value="budget"' not in text(response)
+    page = csv.DictReader(io.StringIO(text(client.get(reverse("board_csv"), {**WEEK, "metric": "budget"}))))
+    assert [row["email"] for row in page][:2] == ["otto@example.com", "sam@example.com"]
+
+
+def test_a_manager_sees_the_budget_of_her_own_teams_but_not_of_another(week_of_usage, login):
+    cast = week_of_usage
+    client = login(cast.maria)
+    engineering = text(client.get(reverse("team", args=[cast.engineering.pk]), WEEK))
+    assert "<dd>$2,000</dd>" in engineering and 'value="budget"' in engineering
+    # Sales is Otto, who is not in her reporting line: nothing budget-derived, not even the metric.
+    for params in (WEEK, {**WEEK, "metric": "budget"}):
+        sales = text(client.get(reverse("team", args=[cast.sales.pk]), params))
+        assert budget_figures(sales) == [] and "$500" not in sales and 'value="budget"' not in sales
+    # On the teams board by share of budget: her two teams, ranked between themselves, and their total.
+    body = text(client.get(reverse("teams"), {**WEEK, "metric": "budget"}))
+    assert team_names(body) == ["Platform", "Engineering"]
+    assert ">0.6%<" in body and ">0.35%<" in body
+    # $9.50 of the four people's $2,000; never the company's share, which adds up Otto's budget too.
+    assert "0.47% of these teams' budget used" in body and "company's budget" not in body
+
+
+def test_a_lead_sees_the_budget_of_the_sub_team_he_leads_but_not_of_its_parent(week_of_usage, login):
+    cast = week_of_usage
+    client = login(cast.sam)
+    assert "<dd>$1,000</dd>" in text(client.get(reverse("team", args=[cast.platform.pk]), WEEK))
+    # Engineering minus Platform would be Maria's and Erin's budgets: Sam sees neither figure.
+    assert budget_figures(text(client.get(reverse("team", args=[cast.engineering.pk]), WEEK))) == []
+    assert team_names(text(client.get(reverse("teams"), {**WEEK, "metric": "budget"}))) == ["Platform"]
+
+
+def test_an_admin_sees_every_budget_figure(week_of_usage, login):
+    cast = week_of_usage
+    client = login(cast.ada)
+    body = text(client.get(reverse("teams"), {**WEEK, "metric": "budget"}))
+    assert team_names(body) == ["Platform", "Sales", "Engineering"]
+    assert "0.38% of the company's budget used" in body
+    # A team of one: its budget is Otto's, and an admin may see it.
+    sales = text(client.get(reverse("team", args=[cast.sales.pk]), WEEK))
+    assert "<dd>$500.00</dd>" in sales and "<dd>0.4%</dd>" in sales
+
+
+def test_a_board_cached_for_more_rights_is_never_served_to_fewer(week_of_usage, login):
+    cast = week_of_usage
+    teams_url, board_url = reverse("teams") + "?period=7d&metric=budget", reverse("board") + "?period=7d&metric=budget"
+    # The admin's boards are computed and cached first, under the same data version.
+    assert "Sales" in team_names(text(login(cast.ada).get(teams_url)))
+    assert "Otto Outsider" in board_rows(login(cast.ada).get(board_url))
+    assert team_names(text(login(cast.maria).get(teams_url))) == ["Platform", "Engineering"]
+    assert board_rows(login(cast.maria).get(board_url)) == ["Lee Report", "Erin Employee", "Sam Lead", "Maria Manager"]
+    assert team_names(text(login(cast.sam).get(teams_url))) == ["Platform"]
+    assert board_rows(login(cast.sam).get(board_url)) == ["Lee Report", "Sam Lead"]
+    assert budget_figures(text(login(cast.erin).get(teams_url))) == []
+    assert board_rows(login(cast.erin).get(board_url))[0] == "Otto Outsider"  # by tokens
+
+
+def test_the_salary_cannot_be_worked_out_by_differencing_team_budgets(week_of_usage, login):
+    cast = week_of_usage
+    # The issue's case: a salary share policy; a parent team with one direct member and a sub-team.
+    Person.objects.update(annual_base_salary=Decimal("320000"))
+    budgets.create_policy(scope="org", kind="salary", salary_percent=Decimal(1),
+                          effective_from=TODAY - timedelta(days=90), backdate=True)
+    for viewer in (cast.erin, cast.lee, cast.otto):
+        client = login(viewer)
+        for team in (cast.engineering, cast.platform, cast.sales):
+            for period in ("7d", "30d", "year"):
+                for metric in ("tokens", "cost", "budget"):
+                    body = text(client.get(reverse("team", args=[team.pk]), {"period": period, "metric": metric}))
+                    assert budget_figures(body) == [], (viewer, team, period, metric)
+        assert budget_figures(text(client.get(reverse("teams"), {"metric": "budget", "period": "year"}))) == []
 
 
 # --- My usage, person and team pages ----------------------------------------------------------------
@@ -150,14 +278,14 @@ def test_it_says_on_which_day_this_months_budget_was_exceeded(cast, login):
 
 def test_it_adds_up_the_team_budget_on_the_team_page(week_of_usage, login):
     cast = week_of_usage
-    body = text(login(cast.otto).get(reverse("team", args=[cast.engineering.pk]), WEEK))
-    # Maria, Erin, Sam and Lee (Platform is a sub-team): $2,000; they spent $9.50.
+    # Engineering is Maria, Erin, and (in Platform, a sub-team) Sam and Lee: all Maria's to see.
+    body = text(login(cast.maria).get(reverse("team", args=[cast.engineering.pk]), WEEK))
     assert "<dd>$2,000</dd>" in body and "<dd>$9.50</dd>" in body and "<dd>0.47%</dd>" in body
     assert "The budgets of 4 people (sub-teams included)" in body
-    # Platform's two people: their summed budget would be their own, so only an admin sees it.
-    assert "<dd>$1,000</dd>" not in text(login(cast.otto).get(reverse("team", args=[cast.platform.pk]), WEEK))
-    platform = text(login(cast.ada).get(reverse("team", args=[cast.platform.pk]), WEEK))
+    # However small the team: every budget in it is one she may see anyway.
+    platform = text(login(cast.maria).get(reverse("team", args=[cast.platform.pk]), WEEK))
     assert "<dd>$1,000</dd>" in platform and "<dd>$6.00</dd>" in platform and "<dd>0.6%</dd>" in platform
+    assert "<dd>$1,000</dd>" in text(login(cast.ada).get(reverse("team", args=[cast.platform.pk]), WEEK))
 
 
 def test_a_manager_sees_their_reports_budget_and_flags(week_of_usage, login):
@@ -201,7 +329,7 @@ def test_salary_never_shows_even_behind_a_salary_budget(week_of_usage, login):
     cast = week_of_usage
     Person.objects.update(annual_base_salary=Decimal("987654.32"))
     budgets.create_policy(scope="org", kind="salary", salary_percent=Decimal(50),
-                          effective_from=TODAY - timedelta(days=90))
+                          effective_from=TODAY - timedelta(days=90), backdate=True)
     for viewer, urls in ((cast.erin, [reverse("me"), reverse("person", args=[cast.erin.pk])]),
                          (cast.maria, [reverse("person", args=[cast.lee.pk]), reverse("team", args=[cast.engineering.pk]),
                                        reverse("board") + "?metric=budget", reverse("teams") + "?metric=budget"])):
@@ -251,25 +379,26 @@ def test_an_employee_without_flags_is_told_so(week_of_usage, login):
 
 def test_a_policy_change_shows_on_the_next_request(week_of_usage, login):
     cast = week_of_usage
-    client = login(cast.erin)
+    client = login(cast.maria)
     board_url = reverse("board") + "?period=7d&metric=budget"
     assert board_rows(client.get(board_url))[0] == "Lee Report"
-    assert "<dd>$500.00</dd>" in text(client.get(reverse("me"), WEEK))
+    assert "<dd>$500.00</dd>" in text(login(cast.erin).get(reverse("me"), WEEK))
+    client = login(cast.maria)
     assert "<dd>$2,000</dd>" in text(client.get(reverse("team", args=[cast.engineering.pk]), WEEK))
     # A personal policy for Lee: $5 of $5,000.
     budgets.create_policy(scope="person", kind="day", amount_usd=Decimal(1000), person=cast.lee,
-                          effective_from=TODAY - timedelta(days=60))
+                          effective_from=TODAY - timedelta(days=60), backdate=True)
     assert board_rows(client.get(board_url))[0] == "Erin Employee"
     assert "<dd>$6,500</dd>" in text(client.get(reverse("team", args=[cast.engineering.pk]), WEEK))
     # A new organisation default.
     org_policy("200")
-    assert "<dd>$1,000</dd>" in text(client.get(reverse("me"), WEEK))
+    assert "<dd>$1,000</dd>" in text(login(cast.erin).get(reverse("me"), WEEK))
     # Part time (an update() that sends no signal).
     budgets.set_work_percent(person=cast.erin, percent=50)
     cast.erin.refresh_from_db()
     body = text(login(cast.erin).get(reverse("me"), WEEK))
     assert "<dd>$500.00</dd>" in body and "at 50% part-time" in body
-    assert board_rows(client.get(board_url))[0] == "Erin Employee"
+    assert board_rows(login(cast.maria).get(board_url))[0] == "Erin Employee"
     # The working week: Monday to Sunday makes seven working days of the last seven.
     budgets.update_org_settings(working_weekdays=[1, 2, 3, 4, 5, 6, 7], grace_days=30, max_data_lag_days=3)
     assert "<dd>$700.00</dd>" in text(login(cast.erin).get(reverse("me"), WEEK))
@@ -286,8 +415,8 @@ def test_my_budget_follows_my_row_however_it_was_written(week_of_usage, login):
 def test_a_salary_or_start_date_saved_on_the_person_shows_on_the_next_request(week_of_usage, login):
     cast = week_of_usage
     budgets.create_policy(scope="team", kind="salary", salary_percent=Decimal(1), team=cast.platform,
-                          effective_from=TODAY - timedelta(days=60))
-    client = login(cast.erin)
+                          effective_from=TODAY - timedelta(days=60), backdate=True)
+    client = login(cast.maria)
     board_url = reverse("board") + "?period=7d&metric=budget"
     # No salary on file: the team's salary share falls back to the default.
     assert board_rows(client.get(board_url))[0] == "Lee Report"
@@ -427,11 +556,17 @@ def test_it_warms_the_budgets(week_of_usage, django_assert_max_num_queries):
                               version=version)
 
 
-def test_it_shows_the_budget_share_only_on_my_own_row(week_of_usage):
+def test_a_manager_ranks_only_her_reporting_line_by_share_of_budget(week_of_usage):
     cast = week_of_usage
-    # A budget can be a share of salary: colleagues see the ranking, not each other's numbers.
-    board = board_for(cast.erin, week("budget"))
-    shown = {name: value for _, name, value in shares(board)}
-    assert shown["Erin Employee"] != "—"
-    assert {value for name, value in shown.items() if name != "Erin Employee"} == {"—"}
-    assert all(row.share == 0 for row in board.rows if not row.is_me)
+    # Otto is not in Maria's line: not a number, not even a place in her ranking.
+    board = board_for(cast.maria, week("budget"))
+    assert shares(board) == [
+        (1, "Lee Report", "1%"), (2, "Erin Employee", "0.6%"), (3, "Sam Lead", "0.2%"), (4, "Maria Manager", "0.1%"),
+    ]
+    assert [name for _, name, _ in shares(board_for(cast.sam, week("budget")))] == ["Lee Report", "Sam Lead"]
+
+
+def test_an_employee_ranks_nobody_by_share_of_budget(week_of_usage):
+    # Even a ranking without numbers tells who overspends: the selector lists nobody for her.
+    board = board_for(week_of_usage.erin, week("budget"))
+    assert board.rows == [] and board.count == 0

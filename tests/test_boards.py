@@ -435,7 +435,7 @@ def test_it_ranks_teams_by_total_per_active_member_and_median(week_of_usage, cas
     assert board.company_total == 18000
     assert extra.pk  # counted as a member, not active
 
-    Person.objects.filter(pk=extra.pk).delete()
+    Person.objects.filter(pk=extra.pk).update(status=Person.Status.TERMINATED, is_active=False)  # never deleted
     save([usage(cast.maria, 6, tokens=20000)])  # Engineering: 23,500 between Maria and Erin now
     by_total = boards.team_board(week(), catalog=boards.catalog())
     assert [row.name for row in by_total.rows] == ["Engineering", "Sales", "Platform"]

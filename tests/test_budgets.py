@@ -11,7 +11,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import Person, Team
+from accounts.models import AuditEvent, Person, Team
 from leaderboard import budgets
 from leaderboard.budgets import BudgetBook, Calendar, Policy
 from leaderboard.models import BudgetPolicy, OrgSettings, PersonDay
@@ -127,6 +127,13 @@ def test_the_database_refuses_two_policies_for_one_target_and_day(cast):
 def test_the_database_refuses_a_team_policy_without_a_team(db):
     with pytest.raises(IntegrityError), transaction.atomic():
         BudgetPolicy.objects.create(scope="team", kind="day", amount_usd=Decimal(1), effective_from=date(2025, 1, 1))
+
+
+def test_the_database_refuses_a_policy_kind_the_pages_do_not_know(cast):
+    # A "weekly" row once made every team, person and my-usage page answer 500 (migration 0008).
+    with pytest.raises(IntegrityError), transaction.atomic():
+        policy(team=cast.engineering, kind="weekly", amount_usd=Decimal(500))
+    assert not BudgetPolicy.objects.filter(kind="weekly").exists()
 
 
 # --- kinds --------------------------------------------------------------------------------------
@@ -261,3 +268,57 @@ def test_a_policy_in_effect_cannot_be_deleted_but_a_future_one_can(cast):
         budgets.delete_future_policy(policy=past, today=date(2025, 3, 1))
     budgets.delete_future_policy(policy=future, today=date(2025, 3, 1))
     assert list(BudgetPolicy.objects.filter(scope="team")) == [past]
+
+
+# --- backdating -----------------------------------------------------------------------------------
+
+TODAY = date(2025, 3, 12)
+
+
+def test_a_policy_starting_before_today_is_refused_without_confirmation(cast):
+    with pytest.raises(budgets.PolicyBackdated, match="2020-01-01, before today"):
+        budgets.create_policy(scope="team", team=cast.platform, kind="day", amount_usd=Decimal(1),
+                              effective_from=date(2020, 1, 1), by=cast.ada, today=TODAY)
+    assert not BudgetPolicy.objects.filter(scope="team").exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_a_policy_starting_today_or_later_needs_no_confirmation_and_leaves_no_audit_event(cast):
+    for start in (TODAY, date(2025, 4, 1)):
+        budgets.create_policy(scope="team", team=cast.platform, kind="day", amount_usd=Decimal(1),
+                              effective_from=start, by=cast.ada, today=TODAY)
+    assert BudgetPolicy.objects.filter(scope="team").count() == 2
+    assert not AuditEvent.objects.exists()
+
+
+def test_a_confirmed_backdate_is_applied_and_recorded_in_the_audit_trail(cast):
+    created = budgets.create_policy(scope="team", team=cast.platform, kind="salary", salary_percent=Decimal(1),
+                                    effective_from=date(2020, 1, 1), by=cast.ada, backdate=True,
+                                    address="192.0.2.10", today=TODAY)
+    event = AuditEvent.objects.get()
+    assert (event.actor, event.action, event.target_type, event.target_id, event.address) == (
+        cast.ada, "budget_policy.backdate", "leaderboard.budgetpolicy", str(created.pk), "192.0.2.10")
+    assert event.after["effective_from"] == "2020-01-01" and event.after["salary_percent"] == "1"
+    assert event.after["team_id"] == cast.platform.pk and event.after["days_before_today"] == 1897
+
+
+def test_the_policy_form_asks_to_confirm_a_backdate(cast, client):
+    from django.urls import reverse
+
+    client.force_login(cast.ada)
+    fields = {"scope": "team", "team": cast.platform.pk, "kind": "day", "amount_usd": "150",
+              "effective_from": "2024-06-03"}
+    page = client.get(reverse("budgets")).content.decode()
+    assert "I understand this changes budgets already reported for past periods" in page
+
+    # The preview shows whose budgets it would change before the admin confirms.
+    preview = client.get(reverse("budget_preview"), fields, HTTP_HX_REQUEST="true").content.decode()
+    assert "Sam Lead" in preview and "Lee Report" in preview
+    refused = client.post(reverse("budgets"), fields)
+    assert refused.status_code == 200 and set(refused.context["form"].errors) == {"backdate"}
+    assert not BudgetPolicy.objects.filter(scope="team").exists()
+
+    assert client.post(reverse("budgets"), {**fields, "backdate": "on"}, REMOTE_ADDR="192.0.2.20").status_code == 302
+    event = AuditEvent.objects.get()
+    assert (event.actor, event.action, event.address) == (cast.ada, "budget_policy.backdate", "192.0.2.20")
+    assert BudgetPolicy.objects.get(scope="team").effective_from == date(2024, 6, 3)

@@ -416,3 +416,91 @@ def test_the_command_fails_on_a_missing_file(db, tmp_path):
     with pytest.raises(CommandError, match="no such file"):
         call_command("import_people", str(tmp_path / "nope.csv"))
 
+
+
+# --- what an import leaves behind ---------------------------------------------------------------
+
+
+@pytest.fixture
+def platform_policies(cast):
+    """A budget policy and a flag rule scoped to Platform (Sam and Lee)."""
+    from leaderboard.models import BudgetPolicy, FlagRule
+
+    BudgetPolicy.objects.create(scope="team", team=cast.platform, kind="day", amount_usd=Decimal(300),
+                                effective_from=date(2025, 1, 1))
+    rule = FlagRule.objects.order_by("pk").first()
+    rule.scope_team = cast.platform
+    rule.save()
+    return cast
+
+
+RENAMED = "email,team\nsam@example.com,Platform Engineering\nlee@example.com,Platform Engineering\n"
+
+
+def test_it_says_which_team_a_rename_left_empty_with_its_policies(platform_policies, tmp_path):
+    result = run(write(tmp_path, RENAMED))
+
+    assert (result.updated, result.teams_created) == (2, 1)
+    assert result.left_behind == (
+        "Team Platform now has nobody in it (its people are now in Platform Engineering) but still has "
+        "1 budget policy, 1 flag rule scoped to it: move them to the team that replaces it, or next time rename "
+        "the team in the admin before importing.",
+    )
+    # The policy is where it was: the import does not guess that the new name is the old team.
+    assert Team.objects.get(name="Platform").budget_policies.count() == 1
+
+
+def test_renaming_the_team_in_the_admin_first_leaves_nothing_behind(platform_policies, tmp_path):
+    Team.objects.filter(pk=platform_policies.platform.pk).update(name="Platform Engineering")
+
+    result = run(write(tmp_path, RENAMED))
+
+    assert result.left_behind == () and result.teams_created == 0
+    assert by_email("sam@example.com").team.budget_policies.count() == 1
+
+
+def test_it_says_nothing_of_an_emptied_team_with_nothing_scoped_to_it(cast, tmp_path):
+    result = run(write(tmp_path, "email,team\notto@example.com,Field Sales\n"))
+
+    assert result.teams_created == 1 and result.left_behind == ()
+
+
+def test_a_team_whose_sub_team_still_has_people_is_not_empty(cast, tmp_path):
+    from leaderboard.models import BudgetPolicy
+
+    BudgetPolicy.objects.create(scope="team", team=cast.engineering, kind="day", amount_usd=Decimal(300),
+                                effective_from=date(2025, 1, 1))
+
+    # Maria and Erin leave Engineering; Platform's Sam and Lee are still under it, and so is its policy.
+    result = run(write(tmp_path, "email,team\nmaria@example.com,Sales\nerin@example.com,Sales\n"))
+
+    assert result.left_behind == ()
+
+
+def test_a_team_emptied_by_terminations_is_reported_too(platform_policies, tmp_path):
+    result = run(write(tmp_path, "email,status\nsam@example.com,terminated\nlee@example.com,terminated\n"))
+
+    assert [sentence.split(" but ")[0] for sentence in result.left_behind] == ["Team Platform now has nobody in it"]
+
+
+def test_the_command_prints_what_the_import_left_behind(platform_policies, tmp_path):
+    out = StringIO()
+
+    call_command("import_people", str(write(tmp_path, RENAMED)), stdout=out)
+
+    summary, warning = out.getvalue().strip().splitlines()
+    assert summary.startswith("roster.csv: 2 people")
+    assert warning.startswith("warning: Team Platform now has nobody in it (its people are now in Platform Engineering)")
+
+
+def test_it_records_who_deactivated_whom_through_the_roster(cast, tmp_path):
+    from accounts.models import AuditEvent
+
+    import_roster(path=write(tmp_path, "email,status\nerin@example.com,terminated\n"), name="roster.csv",
+                  by=cast.ada, address="203.0.113.9")
+
+    event = AuditEvent.objects.get()
+    assert (event.actor, event.action, event.target_id, event.address) == (
+        cast.ada, "person.deactivate", str(cast.erin.pk), "203.0.113.9")
+    assert event.before == {"status": "active", "is_active": True}
+    assert event.after == {"status": "terminated", "is_active": False, "roster": "roster.csv"}

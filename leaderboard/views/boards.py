@@ -10,11 +10,13 @@ import io
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 from django_htmx.http import push_url
 
@@ -23,6 +25,7 @@ from accounts.models import Person
 from .. import boards, charts, imports
 from ..board_forms import BoardFilterForm, CcusageUploadForm, ModelSuggestionsForm, UsageForm
 from ..models import UsageExport
+from ..upload_limits import SizeLimit
 
 CCUSAGE_COMMAND = "npx ccusage@latest daily --json --timezone UTC > ccusage.json"
 
@@ -48,9 +51,11 @@ def _render(request, template: str, partial: str, context: dict, *, canonical: s
     return response
 
 
-def _filter_form(request, catalog, fresh, today) -> BoardFilterForm:
+def _filter_form(request, catalog, fresh, today, *, budgets: bool) -> BoardFilterForm:
+    """``budgets``: whether this viewer may rank this board by share of budget (else not offered)."""
     # The vendors anything was imported from: the same query that says how fresh each one is.
-    return BoardFilterForm(request.GET, catalog=catalog, vendors=[f.vendor for f in fresh], today=today)
+    return BoardFilterForm(request.GET, catalog=catalog, vendors=[f.vendor for f in fresh], today=today,
+                           budgets=budgets)
 
 
 def _pagination(board: boards.Board, link) -> dict:
@@ -78,9 +83,11 @@ def board(request):
     today = boards.utc_today()
     version, catalog = _catalog(request)
     fresh = boards.freshness(version)
-    form = _filter_form(request, catalog, fresh, today)
+    sight = boards.budget_sight(request.user, catalog=catalog, version=version)
+    form = _filter_form(request, catalog, fresh, today, budgets=sight.any)
     filters = form.filters()
-    result = boards.leaderboard(filters, viewer=request.user, catalog=catalog, page=form.page_number, version=version)
+    result = boards.leaderboard(filters, viewer=request.user, catalog=catalog, page=form.page_number, version=version,
+                                sight=sight)
     _draw_sparklines(result, version)
     canonical = _url("board", filters.query_params(page=result.page))
     context = {
@@ -123,10 +130,11 @@ def board_csv(request):
     """The whole board (every page) with the same filters, as the viewer sees it."""
     today = boards.utc_today()
     version, catalog = _catalog(request)
-    form = _filter_form(request, catalog, boards.freshness(version), today)
+    sight = boards.budget_sight(request.user, catalog=catalog, version=version)
+    form = _filter_form(request, catalog, boards.freshness(version), today, budgets=sight.any)
     filters = form.filters()
     result = boards.leaderboard(
-        filters, viewer=request.user, catalog=catalog, breakdown=True, sparklines=False, previous=False
+        filters, viewer=request.user, catalog=catalog, breakdown=True, sparklines=False, previous=False, sight=sight
     )
     out = io.StringIO()
     boards.write_csv(result.all_rows(), out)
@@ -143,9 +151,11 @@ def teams(request):
     today = boards.utc_today()
     version, catalog = _catalog(request)
     fresh = boards.freshness(version)
-    form = _filter_form(request, catalog, fresh, today)
+    sight = boards.budget_sight(request.user, catalog=catalog, version=version)
+    form = _filter_form(request, catalog, fresh, today,
+                        budgets=boards.may_rank_teams_by_budget(sight, catalog=catalog, version=version))
     filters = form.filters()
-    result = boards.team_board(filters, catalog=catalog, sort=form.sort_value, version=version)
+    result = boards.team_board(filters, catalog=catalog, sort=form.sort_value, version=version, sight=sight)
     params = filters.query_params()
     context = {
         "form": form, "filters": filters, "board": result, "freshness": fresh,
@@ -165,22 +175,26 @@ def team(request, pk):
     if pk not in catalog.teams:
         raise Http404
     fresh = boards.freshness(version)
-    form = _filter_form(request, catalog, fresh, today)
+    team_ids = catalog.team_and_below(pk)
+    sight = boards.budget_sight(request.user, catalog=catalog, version=version)
+    form = _filter_form(request, catalog, fresh, today,
+                        budgets=boards.may_see_team_budget(sight, team_ids, catalog=catalog, version=version))
     filters = form.filters(team_id=pk)
     # No sparklines here: the team's own chart above the table shows its days.
     result = boards.leaderboard(
-        filters, viewer=request.user, catalog=catalog, page=form.page_number, sparklines=False, version=version
+        filters, viewer=request.user, catalog=catalog, page=form.page_number, sparklines=False, version=version,
+        sight=sight,
     )
-    team_ids = catalog.team_and_below(pk)
     info = catalog.teams[pk]
     parts = (filters.period.start, filters.period.end, filters.metric.name, filters.vendor, filters.model,
              tuple(sorted(team_ids)))
     spans, stacks, spend = boards.cached(version, "team-trend-2", parts,
                                         lambda: boards.team_trend_and_spend(filters, team_ids))
     trend = charts.team_trend_chart(info.name, filters, spans, stacks)
-    # The members' budgets added up, against what they spent (the trend's query summed it).
+    # The members' budgets added up, against what they spent (the trend's query summed it): None
+    # unless every one of those budgets is the viewer's to see.
     budget = boards.team_budget(filters.period, team_ids, spend=spend, catalog=catalog, version=version,
-                                reveal=request.user.is_staff)
+                                sight=sight)
     params = {k: v for k, v in filters.query_params().items() if k != "team"}
     context = {
         "form": form, "filters": filters, "board": result, "freshness": fresh, "team": info, "budget": budget,
@@ -274,19 +288,35 @@ def me(request):
     return _render(request, "leaderboard/me.html", "usage", context, canonical=context["canonical"])
 
 
+@csrf_exempt  # checked below, once the upload's size limit is in place (it must come first)
 @require_POST
 def me_ccusage(request):
     """Someone uploads their own ccusage output: it is theirs, and it is imported like any export."""
+    limit = SizeLimit(settings.SELF_UPLOAD_MAX_BYTES, request)
+    request.upload_handlers.insert(0, limit)
+    return _store_own_upload(request, limit)
+
+
+@csrf_protect
+def _store_own_upload(request, limit: SizeLimit):
     form = CcusageUploadForm(request.POST, request.FILES)
+    if limit.refused:
+        messages.error(request, f"The file is over {settings.SELF_UPLOAD_MAX_BYTES:,} bytes, the most your own "
+                       "uploads can be. ccusage's daily JSON is a few kilobytes: check that this is the right file.")
+        return redirect("me")
     if not form.is_valid():
         messages.error(request, "Choose the ccusage JSON file to upload.")
         return redirect("me")
     upload = form.cleaned_data["file"]
-    with transaction.atomic():
-        export, created = imports.store_export(
-            content=upload, name=upload.name, origin=UsageExport.Origin.SELF_SERVICE, uploaded_by=request.user,
-            attributed_to=request.user, requested_format="ccusage",
-        )
+    try:
+        with transaction.atomic():
+            export, created = imports.store_export(
+                content=upload, name=upload.name, origin=UsageExport.Origin.SELF_SERVICE, uploaded_by=request.user,
+                attributed_to=request.user, requested_format="ccusage",
+            )
+    except imports.UploadRefused as refused:
+        messages.error(request, f"{upload.name}: {refused}")
+        return redirect("me")
     if not created:
         messages.info(request, f"{upload.name}: you uploaded this file before ({export.get_status_display().lower()}).")
     elif export.status == UsageExport.Status.FAILED:

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
+from accounts import audit
 from accounts.access import admin_required
 from accounts.models import Person, ProviderIdentity
 
@@ -161,11 +162,12 @@ def identity_map(request, pk):
         return render(request, "imports/identity_map.html", context)
 
     person = form.cleaned_data["person"]
+    address = audit.client_address(request)
     if form.cleaned_data["action"] == form.SERVICE:
-        identities.mark_service_account(identity=identity, by=request.user)
+        identities.mark_service_account(identity=identity, by=request.user, address=address)
         done = "Marked as a service account"
     else:
-        identities.assign_identity(identity=identity, person=person, by=request.user)
+        identities.assign_identity(identity=identity, person=person, by=request.user, address=address)
         done = f"Mapped to {person}"
     if request.htmx:
         context.update(identity=selectors.identities_with_usage().get(pk=pk), changed=done)

@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts import audit
 from accounts.access import admin_required
 from accounts.models import Person
 
@@ -298,7 +299,7 @@ def _preview(form) -> dict | None:
 @admin_required
 def budget_list(request):
     if request.method == "POST":
-        form = PolicyForm(request.POST)
+        form = PolicyForm(request.POST, previewing="preview" in request.POST)
         if "preview" not in request.POST and form.is_valid():
             data = form.cleaned_data
             try:
@@ -306,9 +307,12 @@ def budget_list(request):
                     scope=data["scope"], kind=data["kind"], effective_from=data["effective_from"],
                     amount_usd=data.get("amount_usd"), salary_percent=data.get("salary_percent"), team=data.get("team"),
                     person=data.get("person"), note=data.get("note", ""), by=request.user,
+                    backdate=data.get("backdate", False), address=audit.client_address(request),
                 )
             except IntegrityError:  # The database allows one policy per target and start day.
                 form.add_error("effective_from", "That target already has a policy starting that day.")
+            except budgets.PolicyBackdated as refused:  # Midnight passed between the form and the write.
+                form.add_error("backdate", str(refused))
             else:
                 messages.success(request, f"Added: {policy}.")
                 return redirect("budgets")
@@ -319,7 +323,7 @@ def budget_list(request):
 
 @admin_required
 def budget_preview(request):
-    form = PolicyForm(request.GET)
+    form = PolicyForm(request.GET, previewing=True)
     return render(request, "review/budgets.html#preview", {"form": form, "preview": _preview(form)})
 
 

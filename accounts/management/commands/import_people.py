@@ -25,3 +25,5 @@ class Command(BaseCommand):
             lines += [f"  {problem}" for problem in refused.problems]
             raise CommandError("\n".join(lines)) from refused
         self.stdout.write(result.summary())
+        for sentence in result.left_behind:
+            self.stdout.write(self.style.WARNING(f"warning: {sentence}"))
