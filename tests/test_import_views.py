@@ -1,7 +1,7 @@
 """The admin pages that feed usage in: /imports/ (upload, history, detail, progress, retry, download)
 and /identities/ (unmatched identities, mapping them, service accounts)."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.cache import cache
@@ -267,7 +267,26 @@ def test_it_does_not_retry_an_export_that_did_not_fail(admin, enqueued, django_c
         response = admin.post(reverse("import_retry", args=[export.pk]), follow=True)
     export.refresh_from_db()
     assert export.status == Status.SUCCEEDED and enqueued == []
-    assert texts_of_messages(response) == [f"#{export.pk} has not failed, so there is nothing to retry."]
+    assert texts_of_messages(response) == [
+        f"#{export.pk} has not failed and its worker is still at it, so there is nothing to retry."
+    ]
+
+
+def test_it_offers_to_retry_an_import_whose_worker_stopped_answering(admin, enqueued,
+                                                                    django_capture_on_commit_callbacks):
+    export = stored(csv_text(usage_row()))
+    imports.claim(export.pk)
+    page = admin.get(export.get_absolute_url())
+    assert "stopped answering" not in page.content.decode()  # its worker beats
+
+    export.refresh_from_db()
+    cache.delete(imports.heartbeat_key(export.pk, export.lease_owner))
+    UsageExport.objects.filter(pk=export.pk).update(started_at=timezone.now() - timedelta(minutes=5))
+    assertContains(admin.get(export.get_absolute_url()), "has stopped answering")
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(reverse("import_retry", args=[export.pk]))
+    export.refresh_from_db()
+    assert export.status == Status.QUEUED and enqueued == [export.pk]
 
 
 def test_it_only_retries_by_post(admin):

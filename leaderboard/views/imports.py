@@ -91,7 +91,10 @@ def import_progress(request, pk):
 def _detail_context(export: UsageExport) -> dict:
     # The worker writes {"rows": n, "fraction": f} as it goes; nothing is there before it starts.
     progress = None if export.is_done else cache.get(imports.progress_key(export.pk))
-    return {"export": export, "progress": progress, "retry_form": RetryForm()}
+    # A running import whose worker stopped answering: the sweep takes it over within a minute, and
+    # an admin need not wait for it.
+    stuck = export.status == UsageExport.Status.RUNNING and imports.abandoned_owner(export.pk) is not None
+    return {"export": export, "progress": progress, "stuck": stuck, "retry_form": RetryForm()}
 
 
 @admin_required
@@ -109,7 +112,7 @@ def import_retry(request, pk):
     if retried:
         messages.success(request, f"#{export.pk} {export.original_name} is queued again.")
     else:
-        messages.warning(request, f"#{export.pk} has not failed, so there is nothing to retry.")
+        messages.warning(request, f"#{export.pk} has not failed and its worker is still at it, so there is nothing to retry.")
     return redirect(export)
 
 
