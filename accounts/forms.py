@@ -12,11 +12,3 @@ class SettingsForm(forms.ModelForm):
             "privacy": "Who sees your name on the boards. You always see your own row; your manager and "
             "admins always see your page.",
         }
-
-
-class RosterUploadForm(forms.Form):
-    file = forms.FileField(
-        label="Roster CSV",
-        help_text="Columns: email (required), name, team, manager_email, title, start_date (YYYY-MM-DD), "
-        "status (active, leave, terminated), annual_base_salary, github_login. Extra columns are ignored.",
-    )

@@ -6,6 +6,8 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
+from . import org
+
 
 class Team(models.Model):
     name = models.CharField(max_length=120, unique=True)
@@ -18,13 +20,9 @@ class Team(models.Model):
     def __str__(self):
         return self.name
 
-    def with_descendants(self) -> list[int]:
+    def with_descendants(self) -> set[int]:
         """Ids of this team and every team below it, for "team includes its sub-teams" filters."""
-        ids, frontier = [self.pk], [self.pk]
-        while frontier:
-            frontier = list(Team.objects.filter(parent_id__in=frontier).exclude(pk__in=ids).values_list("pk", flat=True))
-            ids.extend(frontier)
-        return ids
+        return org.team_and_below(self.pk, dict(Team.objects.values_list("pk", "parent_id")))
 
     def attachments(self) -> list[tuple[str, int]]:
         """What points at this team besides its people and sub-teams, as ("budget policy", 2) pairs:
@@ -61,9 +59,9 @@ class PersonQuerySet(models.QuerySet):
         """Everyone not terminated: people on leave still appear on boards."""
         return self.exclude(status=Person.Status.TERMINATED)
 
-    def reporting_to(self, manager):
-        """Everyone below ``manager`` in the reporting line, transitively (not the manager)."""
-        return self.filter(pk__in=manager.report_ids())
+    def reporting_lines(self) -> dict[int, int | None]:
+        """Everyone's manager (person id -> manager id), in one query: what accounts.org walks."""
+        return dict(self.order_by().values_list("pk", "manager_id"))
 
     def delete(self):
         raise PersonNotDeletable()
@@ -184,25 +182,6 @@ class Person(AbstractBaseUser, PermissionsMixin):
     def is_manager(self) -> bool:
         return self.direct_reports.exists()
 
-    def report_ids(self) -> list[int]:
-        """Ids of everyone below this person in the reporting line, walking one level per query."""
-        found: list[int] = []
-        seen = {self.pk}
-        frontier = [self.pk]
-        while frontier:
-            frontier = [
-                pk for pk in Person.objects.filter(manager_id__in=frontier).values_list("pk", flat=True)
-                if pk not in seen
-            ]
-            seen.update(frontier)
-            found.extend(frontier)
-        return found
-
-    def can_see_person(self, other: "Person") -> bool:
-        """Whether this person may open ``other``'s full page: self, their managers (transitively), admins."""
-        if self.pk == other.pk or self.is_admin:
-            return True
-        return other.pk in set(self.report_ids())
 
 
 class ProviderIdentity(models.Model):

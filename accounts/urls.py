@@ -26,5 +26,4 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("settings/", views.settings_view, name="settings"),
-    path("people/import/", views.roster_upload, name="roster_upload"),
 ]

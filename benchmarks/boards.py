@@ -168,7 +168,7 @@ def load_company(people: int, seed: int = 4) -> dict:
     from django.db import connection
 
     from accounts.models import Person, Team
-    from leaderboard.boards import utc_today
+    from leaderboard.boards.filters import utc_today
     from leaderboard.models import UsageExport
 
     rng = random.Random(seed)
@@ -338,14 +338,15 @@ def measure_client(company: dict) -> dict:
     from django.test import Client
 
     from accounts.models import Person
-    from leaderboard import boards, rollups
+    from leaderboard import cache
+    from leaderboard.boards import warming
 
     client = Client()
     client.force_login(Person.objects.get(pk=company["me"]))
     stranger = Client()  # The reference is asked without a session.
     results = {}
     # Right after an import: the rollup version bumped, every cached aggregate out of date.
-    rollups.bump_version()
+    cache.bump(cache.ROLLUPS)
     for page, (path, marker) in PAGES.items():
         before = time.perf_counter()
         response = client.get(path)
@@ -355,9 +356,9 @@ def measure_client(company: dict) -> dict:
             raise SystemExit(f"{page}: HTTP {response.status_code}, {marker!r} not in the page")
         results[page] = {"cold": cold}
     # With the cache warmed after the import (what the import task does when it finishes).
-    rollups.bump_version()
+    cache.bump(cache.ROLLUPS)
     before = time.perf_counter()
-    warmed = boards.warm_cache()
+    warmed = warming.warm_cache()
     warm_seconds = time.perf_counter() - before
     for page, (path, _) in PAGES.items():
         before = time.perf_counter()

@@ -10,19 +10,19 @@ from datetime import date, timedelta
 from django import forms
 from django.core.validators import slug_re
 
-from .boards import (
+from .boards.catalog import Catalog
+from .boards.filters import (
     DEFAULT_METRIC,
     DEFAULT_PERIOD,
     MAX_CUSTOM_DAYS,
     METRICS,
     PERIODS,
-    TEAM_SORTS,
     BoardFilters,
-    Catalog,
     get_metric,
     resolve_period,
-    vendor_label,
 )
+from .boards.teams import TEAM_SORTS
+from .display import vendor_label
 
 
 class LenientChoiceField(forms.ChoiceField):
@@ -84,7 +84,7 @@ class PeriodForm(forms.Form):
 class BoardFilterForm(PeriodForm):
     """The individual and team boards' filters: period, metric, vendor, model, team, role, page.
 
-    ``budgets``: whether the viewer may rank by share of budget here (leaderboard/boards.py, "Who may
+    ``budgets``: whether the viewer may rank by share of budget here (leaderboard/boards/budget_use.py, "Who may
     see budgets"). If not, the metric is not offered, and a link asking for it ranks by the default:
     a ranking by budgets nobody shows would still tell who overspends."""
 

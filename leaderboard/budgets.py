@@ -10,14 +10,13 @@ Part-time people get their percentage of fixed amounts; a salary already reflect
 Everything here works on many people at once: ``BudgetBook.load`` reads people, teams, policies and
 the calendar in four queries, then budgets are arithmetic. The pages (boards, my usage, person and team
 pages) need none of those four: ``BudgetBook.from_tables`` takes the policies and the working week from
-the cache (``policy_tables``, under a budget version every write to them moves) and people and teams
-from what the page has already read.
+the cache (``policy_tables``, under the budgets data version, leaderboard/cache.py) and people and
+teams from what the page has already read.
 """
 
 from __future__ import annotations
 
 import calendar
-import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,29 +24,21 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
-from django.db import connection, transaction
-from django.db.models import Q, Subquery, Sum
+from django.db import transaction
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
-from accounts import audit
+from accounts import audit, org
 from accounts.models import Person, Team
 
-from . import versioned
-from .models import BudgetPolicy, OrgSettings, PersonDay
+from . import cache
+from .cache import BUDGETS, Versions
+from .display import CENT, money, ordinal
+from .models import BudgetPolicy, OrgSettings
 
 Kind = BudgetPolicy.Kind
 Scope = BudgetPolicy.Scope
-CENT = Decimal("0.01")
 DEFAULT_DAILY_BUDGET = Decimal("100.00")  # The low end of "generous" (issue 5): what a fresh install starts with.
-
-
-def money(value: Decimal | None) -> str:
-    return "unknown" if value is None else f"${value.quantize(CENT, ROUND_HALF_UP):,.2f}"
-
-
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 # --- Calendar -----------------------------------------------------------------------------------
@@ -56,10 +47,6 @@ def ordinal(n: int) -> str:
 @dataclass(frozen=True)
 class Calendar:
     weekdays: frozenset[int]  # ISO weekdays that are working days
-
-    @classmethod
-    def load(cls) -> Calendar:
-        return cls.from_settings(OrgSettings.load())
 
     @classmethod
     def from_settings(cls, settings: OrgSettings) -> Calendar:
@@ -270,13 +257,9 @@ class BudgetBook:
     # --- resolution ---
 
     def team_chain(self, team_id: int | None) -> list[int]:
-        """The team and its parents, nearest first (guarding against a cycle an admin might make)."""
+        """The team and its parents, nearest first."""
         if team_id not in self._chains:
-            chain, current = [], team_id
-            while current is not None and current not in chain:
-                chain.append(current)
-                current = self.parents.get(current)
-            self._chains[team_id] = chain
+            self._chains[team_id] = org.team_and_above(team_id, self.parents)
         return self._chains[team_id]
 
     def _levels(self, person: PersonFacts) -> list[list[Policy]]:
@@ -391,14 +374,6 @@ def _split(start: date, end: date, *, by: str) -> list[tuple[date, date]]:
 # --- Spend and forecasts ------------------------------------------------------------------------
 
 
-def spend_by_person(person_ids: Iterable[int] | None, start: date, end: date) -> dict[int, Decimal]:
-    """Total cost per person over [start, end], in one query."""
-    rows = PersonDay.objects.filter(day__gte=start, day__lte=end)
-    if person_ids is not None:
-        rows = rows.filter(person_id__in=list(person_ids))
-    return dict(rows.values("person_id").annotate(total=Sum("cost_usd")).values_list("person_id", "total"))
-
-
 @dataclass
 class Forecast:
     month_budget: Decimal | None
@@ -459,53 +434,14 @@ def forecast_month(book: BudgetBook, person_id: int, *, last_day: date, daily_sp
     return Forecast(month_budget, spent, projected.quantize(CENT, ROUND_HALF_UP), share, exceed_on, text)
 
 
-# --- Selectors other pages use ------------------------------------------------------------------
-
-
-@dataclass
-class BudgetSummary:
-    budget: Decimal | None
-    spend: Decimal
-    share: float | None
-    forecast: str
-    derivation: str
-    per_day: Decimal | None
-
-    @property
-    def share_percent(self) -> str:
-        return "—" if self.share is None else f"{self.share:.0%}"
-
-
-def summary_for(person: Person, start: date, end: date, *, today: date | None = None) -> BudgetSummary:
-    """Budget, spend and share of one person over [start, end], and this month's forecast in words."""
-    today = today or timezone.now().date()
-    book = BudgetBook.load([person.pk])
-    budget = book.budget(person.pk, start, end)
-    last_day = today - timedelta(days=1)
-    month_first = last_day.replace(day=1)
-    days = dict(
-        PersonDay.objects.filter(person_id=person.pk, day__gte=min(start, month_first), day__lte=max(end, last_day))
-        .values_list("day", "cost_usd")
-    )
-    spend = sum((v for d, v in days.items() if start <= d <= end), Decimal(0))
-    if last_day.month != today.month:
-        forecast_text = "Too early in the month to forecast."
-    else:
-        forecast_text = forecast_month(book, person.pk, last_day=last_day, daily_spend=days).text
-    share = float(spend / budget.amount) if budget.amount else None
-    return BudgetSummary(budget.amount, spend, share, forecast_text, budget.explain(), budget.per_day)
-
-
-def shares_for(person_ids: Iterable[int], start: date, end: date) -> dict[int, float | None]:
-    """Share of budget used over [start, end] per person (None: no budget): the board's budget metric."""
-    person_ids = list(person_ids)
-    book = BudgetBook.load(person_ids)
-    spend = spend_by_person(person_ids, start, end)
-    shares = {}
-    for pk in book.people:
-        amount = book.budget(pk, start, end).amount
-        shares[pk] = float(spend.get(pk, Decimal(0)) / amount) if amount else None
-    return shares
+def forecast_this_month(book: BudgetBook, person_id: int, *, today: date,
+                        daily_spend: dict[date, Decimal]) -> Forecast:
+    """This month at the pace of its working days so far, from the data through yesterday (today's
+    is still arriving). On the 1st there is nothing of the month yet to go by."""
+    yesterday = today - timedelta(days=1)
+    if yesterday.month != today.month:
+        return Forecast(None, Decimal(0), None, None, None, "Too early in the month to forecast.")
+    return forecast_month(book, person_id, last_day=yesterday, daily_spend=daily_spend)
 
 
 # --- Admin: previews and writes -----------------------------------------------------------------
@@ -602,7 +538,6 @@ def delete_future_policy(*, policy: BudgetPolicy, today: date | None = None) -> 
 def set_work_percent(*, person: Person, percent: int) -> None:
     with transaction.atomic():
         Person.objects.filter(pk=person.pk).update(work_percent=percent)
-        bump_version()  # An update() sends no signal.
 
 
 def update_org_settings(*, working_weekdays: list[int], grace_days: int, max_data_lag_days: int) -> OrgSettings:
@@ -618,50 +553,10 @@ def update_org_settings(*, working_weekdays: list[int], grace_days: int, max_dat
 # --- The pages' cache ---------------------------------------------------------------------------
 #
 # Budgets depend on the policies, the working week and a few facts of each person (salary, working
-# time, start date, team). The pages cache what they derive from them under a budget version: a
-# random number in the boards' version table (leaderboard/boards.py, "Cache"; the boards read it with
-# their data version, so knowing it costs no query). Every write to a policy or to the organisation
-# settings moves it (signals, leaderboard/apps.py), and so does every save of a person that may change
-# their budget, and ``set_work_percent``. It is written in the writer's own transaction: a reader sees
-# the new version exactly when it sees the new rows, and a rollback takes both back.
+# time, start date, team). The pages cache what they derive from them under the budgets data version
+# (leaderboard/cache.py says which writes move it).
 
-VERSION_TABLE = "leaderboard_boards_version"
-VERSION_NAME = "budgets"
-# Person fields a budget reads. The team too, but a new person or a team change already moves the
-# boards' people version (database triggers), which budgets cached for the pages are keyed by as well.
-PERSON_FIELDS = frozenset({"annual_base_salary", "work_percent", "start_date"})
 POLICY_COLUMNS = ("id", "scope", "team_id", "person_id", "kind", "amount_usd", "salary_percent", "effective_from")
-TABLES_CACHE_SECONDS = 7 * 24 * 60 * 60
-
-
-def bump_version() -> None:
-    """A new budget version (random, so it never meets an entry cached under an old one)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {VERSION_TABLE} (name, value) VALUES (%s, %s) "
-            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            [VERSION_NAME, secrets.randbits(62)],
-        )
-
-
-def current_version() -> int:
-    """The budget version, for a caller without the boards' data version at hand."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT value FROM {VERSION_TABLE} WHERE name = %s", [VERSION_NAME])
-        row = cursor.fetchone()
-    return row[0] if row else 0
-
-
-def policies_changed(sender, **kwargs) -> None:
-    """post_save / post_delete of BudgetPolicy and OrgSettings."""
-    bump_version()
-
-
-def person_saved(sender, instance, update_fields=None, **kwargs) -> None:
-    """post_save of Person: a save that may touch what their budget reads (a login, which saves only
-    ``last_login``, or a roster change of title does not)."""
-    if update_fields is None or PERSON_FIELDS & set(update_fields):
-        bump_version()
 
 
 @dataclass(frozen=True)
@@ -687,8 +582,6 @@ def _load_tables() -> PolicyTables:
     return PolicyTables(tuple(tuple(row[:-1]) for row in rows), tuple(weekdays or ()))
 
 
-def policy_tables(version: int | None) -> PolicyTables:
-    """The policies and the working week, from the cache under the budget version (``None``: read now)."""
-    if version is None:
-        return _load_tables()
-    return versioned.remember(f"budgets:tables:{version}", _load_tables, TABLES_CACHE_SECONDS)
+def policy_tables(versions: Versions | None) -> PolicyTables:
+    """The policies and the working week, from the cache under the budgets version (``None``: read now)."""
+    return cache.cached(versions, "policy-tables", (), _load_tables, on=(BUDGETS,))

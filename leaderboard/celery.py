@@ -11,8 +11,8 @@ app.autodiscover_tasks()
 
 
 @worker_process_init.connect
-def _freeze_lifelong_objects(**kwargs):
-    # Each worker process, once forked and set up, before its first import (leaderboard/apps.py).
-    from .apps import freeze_lifelong_objects
+def _set_up_worker_process(**kwargs):
+    # Each worker process, once forked and set up, before its first task (leaderboard/processes.py).
+    from .processes import freeze_lifelong_objects
 
     freeze_lifelong_objects()

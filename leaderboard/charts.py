@@ -17,7 +17,10 @@ from decimal import Decimal
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from .boards import WEEKLY_AFTER_DAYS, compact, money, vendor_label
+from . import cache
+from .boards.filters import WEEKLY_AFTER_DAYS
+from .cache import Versions
+from .display import compact, money, short_day, vendor_label
 from .models import FlagRule
 
 VENDOR_COLOURS = {
@@ -56,13 +59,9 @@ def nice_ceiling(value: float, ticks: int = 4) -> tuple[float, float]:
     return 10 * magnitude * ticks, 10 * magnitude
 
 
-def short_date(day: date) -> str:
-    return f"{day:%b} {day.day}"
-
-
 def span_label(span: tuple[date, date]) -> str:
     first, last = span
-    return short_date(first) if first == last else f"{short_date(first)}–{short_date(last)}"
+    return short_day(first) if first == last else f"{short_day(first)}–{short_day(last)}"
 
 
 def _n(value: float) -> str:
@@ -153,7 +152,7 @@ def stacked_bars(
         x = left + slot * i + slot / 2
         parts.append(format_html(
             '<text class="tick" x="{}" y="{}" text-anchor="{}">{}</text>', _n(x), top + plot_h + 16,
-            _anchor(i, len(spans)), short_date(spans[i][0]),
+            _anchor(i, len(spans)), short_day(spans[i][0]),
         ))
     parts.append(format_html(
         '<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>', left, width - right, top + plot_h, top + plot_h
@@ -273,12 +272,12 @@ def rank_line(
         if rank:
             parts.append(format_html(
                 '<circle class="rank-dot" cx="{}" cy="{}" r="3.5"><title>Week of {}: #{}</title></circle>',
-                _n(x), _n(y_of(rank)), short_date(start), rank,
+                _n(x), _n(y_of(rank)), short_day(start), rank,
             ))
         if i % 2 == 0 and i < len(points) - 2 or i == len(points) - 1:
             parts.append(format_html(
                 '<text class="tick" x="{}" y="{}" text-anchor="{}">{}</text>', _n(x), top + plot_h + 16,
-                _anchor(i, len(points)), short_date(start),
+                _anchor(i, len(points)), short_day(start),
             ))
     parts.append(format_html(
         '<text class="axis-label" x="{}" y="{}" text-anchor="middle">Week starting (UTC)</text>',
@@ -318,15 +317,29 @@ def _totals(stacks: dict[str, Sequence], length: int) -> list:
     return [sum(values[i] or 0 for values in stacks.values()) for i in range(length)]
 
 
-def draw_sparklines(board) -> None:
-    """Sparklines for the rows a board page shows (and my pinned row)."""
-    noun, fmt = metric_words(board.filters.metric)
-    per = _per(board.filters.period)
-    for row in [*board.rows, board.pinned]:
-        if row is not None:
-            row.chart = sparkline(
+def draw_sparklines(board, versions: Versions | None = None) -> None:
+    """Sparklines for the rows a board page shows (and my pinned row). Everyone's but my own look the
+    same to every viewer (my own row names me even when others see me as anonymous): drawn once per
+    page and data versions."""
+    filters = board.filters
+    noun, fmt = metric_words(filters.metric)
+    per = _per(filters.period)
+
+    def draw(rows) -> dict[int, str]:
+        return {
+            row.person_id: sparkline(
                 row.sparkline, label=f"{row.name}, {noun} per {per}: {describe_series(noun, row.sparkline, fmt, per=per)}"
             )
+            for row in rows
+        }
+
+    mine = [row for row in [*board.rows, board.pinned] if row is not None and row.is_me]
+    shared = [row for row in board.rows if not row.is_me]
+    parts = (filters.period.start, filters.period.end, filters.period.key, filters.metric.name, filters.vendor,
+             filters.model, tuple((row.person_id, row.name) for row in shared))
+    drawn = {**cache.cached(versions, "sparkline-charts", parts, lambda: draw(shared)), **draw(mine)}
+    for row in [*shared, *mine]:
+        row.chart = drawn[row.person_id]
 
 
 def team_trend_chart(team_name: str, filters, spans, stacks: dict[str, Sequence]) -> SafeString | None:
@@ -357,6 +370,16 @@ def usage_chart(overview) -> SafeString | None:
     )
 
 
+def usage_charts(overview, *, whose: str, full: bool, versions: Versions | None = None) -> tuple:
+    """A person page's two charts (the rank over the weeks; with ``full``, usage per day), drawn from
+    the overview alone: cached with it."""
+    period = overview.period
+    parts = (overview.person.pk, period.start, period.end, period.key, overview.by, overview.rank_weeks, full, whose)
+    return cache.cached(versions, "usage-charts", parts, lambda: (
+        rank_chart(overview, whose=whose), usage_chart(overview) if full else None
+    ), per_person=True)
+
+
 def rank_chart(overview, *, whose: str) -> SafeString | None:
     ranked = [(start, rank) for start, rank in overview.rank_weeks if rank]
     if not ranked:
@@ -367,7 +390,7 @@ def rank_chart(overview, *, whose: str) -> SafeString | None:
         overview.rank_weeks, title=f"{whose} weekly rank by tokens",
         description=(
             f"Ranked in {len(ranked)} of the last {len(overview.rank_weeks)} weeks; best #{best}; "
-            f"week of {short_date(start)}: #{last}."
+            f"week of {short_day(start)}: #{last}."
         ),
     )
 
@@ -390,14 +413,14 @@ def flag_chart(numbers: dict, width: int = 600, height: int = 120) -> dict | Non
     for point, value in zip(series, values, strict=True):
         bar_height = value / top * (height - 4)
         index = len(bars)
-        label = f"{point['tokens']:,} tokens" if use_tokens else f"${Decimal(point['cost']):,.2f}"
+        label = f"{point['tokens']:,} tokens" if use_tokens else money(point["cost"])
         bars.append({
             "x": round(index * step + 0.5, 1), "y": round(height - bar_height, 1), "w": round(max(step - 1, 1), 1),
             "h": round(bar_height, 1), "title": f"{point['day']}: {label}", "in_window": point["day"] >= window_start,
         })
     return {
         "bars": bars, "width": width, "height": height, "unit": "tokens" if use_tokens else "USD",
-        "top": f"{top:,.0f}" if use_tokens else f"${top:,.2f}",
+        "top": f"{top:,.0f}" if use_tokens else money(top),
         "budget_y": None if budget_line is None else round(height - budget_line / top * (height - 4), 1),
         "budget": budget_line, "first": series[0]["day"], "last": series[-1]["day"],
     }

@@ -25,7 +25,7 @@ from django.core.files import File
 from django.db import transaction
 
 from accounts.models import Person, Team
-from accounts.roster import import_roster
+from leaderboard.roster import import_roster
 
 from . import flags, imports
 from .models import BudgetPolicy, UsageExport
@@ -133,11 +133,12 @@ def build(*, folder: Path, today: date | None = None) -> DemoResult:
         with path.open("rb") as handle:
             export, created = imports.store_export(
                 content=File(handle, name=path.name), name=path.name, origin=UsageExport.Origin.DEMO,
-                attributed_to=attributed, queue=False,
+                attributed_to=attributed,
             )
         if created or export.status != UsageExport.Status.SUCCEEDED:
-            imports.retry_export(export, queue=False)
-            export = imports.process_export(export.pk) or export
+            imports.retry_export(export)
+            processed = imports.process_export(export.pk)
+            export = processed.export if processed else export
             outcomes.append((path.name, export.status))
         else:
             outcomes.append((path.name, "already imported"))

@@ -1,4 +1,5 @@
-"""Forms of the admin pages that feed usage in: uploading exports, filtering them, mapping identities."""
+"""Forms of the admin pages that feed usage and people in: uploading exports, filtering them, mapping
+identities, importing the roster."""
 
 from email.utils import parseaddr
 
@@ -119,3 +120,11 @@ class IdentityMapForm(forms.Form):
         if cleaned["action"] == self.MAP and not cleaned.get("person") and not self.has_error("person"):
             self.add_error("person", "Choose a person, or mark it as a service account.")
         return cleaned
+
+
+class RosterUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Roster CSV",
+        help_text="Columns: email (required), name, team, manager_email, title, start_date (YYYY-MM-DD), "
+        "status (active, leave, terminated), annual_base_salary, github_login. Extra columns are ignored.",
+    )

@@ -269,9 +269,10 @@ def _mapping(identity: ProviderIdentity) -> dict:
 
 @transaction.atomic
 def assign_identity(*, identity: ProviderIdentity, person: Person | None, by: Person,
-                    address: str | None = None) -> None:
+                    address: str | None = None) -> set[int]:
     """An admin says whose this identity is (or that it is nobody's): all its history moves at once.
-    ``address``: where the admin's request came from, for the audit trail."""
+    ``address``: where the admin's request came from, for the audit trail. Returns the people whose
+    numbers moved (the caller queues what follows)."""
     identity = ProviderIdentity.objects.select_for_update().get(pk=identity.pk)
     before = _mapping(identity)
     affected = [identity, *identity.linked_identities.filter(mapped_by__isnull=True)]
@@ -283,12 +284,13 @@ def assign_identity(*, identity: ProviderIdentity, person: Person | None, by: Pe
     audit.record(actor=by, action="identity.map", target=identity, before=before,
                  after={**_mapping(identity), "linked_identities_moved": sorted(moved - {identity.pk})}, address=address)
     rollups.recompute_for_identities(linked, also_people=previous)
-    _follow_up(previous | ({person.pk} if person else set()))
+    return previous | ({person.pk} if person else set())
 
 
 @transaction.atomic
-def mark_service_account(*, identity: ProviderIdentity, by: Person, address: str | None = None) -> None:
-    """Usage that belongs to no person (a CI bot, a shared key): kept, shown to admins, on no board."""
+def mark_service_account(*, identity: ProviderIdentity, by: Person, address: str | None = None) -> set[int]:
+    """Usage that belongs to no person (a CI bot, a shared key): kept, shown to admins, on no board.
+    Returns the people whose numbers lost it."""
     identity = ProviderIdentity.objects.select_for_update().get(pk=identity.pk)
     before = _mapping(identity)
     previous, moved = _set_person([identity], None, by=by)
@@ -299,14 +301,7 @@ def mark_service_account(*, identity: ProviderIdentity, by: Person, address: str
     audit.record(actor=by, action="identity.service_account", target=identity, before=before,
                  after={**_mapping(identity), "linked_identities_moved": sorted(moved - {identity.pk})}, address=address)
     rollups.recompute_for_identities(linked, also_people=previous)
-    _follow_up(previous)
-
-
-def _follow_up(people: set[int]) -> None:
-    if people:
-        from .tasks import after_usage_changed
-
-        transaction.on_commit(lambda: after_usage_changed(people))
+    return previous
 
 
 def _with_linked(identities: list[ProviderIdentity]) -> set[int]:
@@ -319,9 +314,10 @@ def _with_linked(identities: list[ProviderIdentity]) -> set[int]:
 
 
 @transaction.atomic
-def match_people(person_ids: Iterable[int]) -> None:
+def match_people(person_ids: Iterable[int]) -> set[int]:
     """After the roster changes: give these people the unmatched identities that name them (in bulk:
-    a roster of thousands arriving after their usage is one hand-over)."""
+    a roster of thousands arriving after their usage is one hand-over). Returns the people whose
+    usage moved (to them, or away with a linked identity): the caller enqueues what follows."""
     people = Person.objects.filter(pk__in=list(person_ids))
     emails = {p.email: p.pk for p in people}
     logins = {p.github_login.lower(): p.pk for p in people if p.github_login}
@@ -333,7 +329,8 @@ def match_people(person_ids: Iterable[int]) -> None:
         candidates += unmatched.filter(
             Q(kind=Kind.EMAIL, value__in=some_emails) | Q(kind=Kind.LOGIN, vendor="github", value__in=some_logins)
         )
-    _hand_over({
+    changed, previous = _hand_over({
         identity: emails.get(identity.value) if identity.kind == Kind.EMAIL else logins.get(identity.value)
         for identity in candidates
     })
+    return previous | {identity.person_id for identity in changed.values() if identity.person_id}

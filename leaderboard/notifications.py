@@ -21,13 +21,13 @@ from datetime import date
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Person, Team
+from accounts.org import managers_above, team_and_above
 
 from .models import SEVERITY_RANK, Flag, Notification, Severity
 
@@ -47,22 +47,13 @@ def absolute(path: str) -> str:
 
 
 # --- Queueing -----------------------------------------------------------------------------------
-
-
-def _webhook_team(team_id: int | None, teams: dict[int, tuple[int | None, str]]) -> int | None:
-    """The person's team, or the nearest parent team, that has a Slack webhook."""
-    seen = set()
-    while team_id is not None and team_id not in seen:
-        seen.add(team_id)
-        parent, url = teams.get(team_id, (None, ""))
-        if url:
-            return team_id
-        team_id = parent
-    return None
+# Queueing writes rows and returns the ids of those pending: the caller (a task) sends them, once
+# its transaction has committed.
 
 
 def queue_new_flags(flags: Iterable[Flag]) -> list[int]:
-    """Rows for the new high-severity flags, sent by workers after the caller's transaction commits."""
+    """Rows for the new high-severity flags: an email to whoever reviews each, and a Slack message to
+    the nearest team with a webhook."""
     flags = [f for f in flags if f.severity == Severity.HIGH]
     if not flags:
         return []
@@ -71,6 +62,7 @@ def queue_new_flags(flags: Iterable[Flag]) -> list[int]:
     }
     admins = [p.pk for p in Person.objects.active().filter(is_staff=True)]
     teams = {pk: (parent, url) for pk, parent, url in Team.objects.values_list("pk", "parent_id", "slack_webhook_url")}
+    parents = {pk: parent for pk, (parent, _) in teams.items()}
     rows = []
     for flag in flags:
         person = people.get(flag.person_id)
@@ -83,7 +75,9 @@ def queue_new_flags(flags: Iterable[Flag]) -> list[int]:
         for recipient in recipients:
             rows.append(Notification(key=f"flag:{flag.pk}:email:{recipient}", kind=Notification.Kind.NEW_FLAG,
                                      recipient_id=recipient, flag=flag))
-        team = _webhook_team(person.team_id, teams) if person else None
+        # The person's team, or the nearest parent team, that has a Slack webhook.
+        chain = team_and_above(person.team_id, parents) if person else []
+        team = next((pk for pk in chain if teams.get(pk, (None, ""))[1]), None)
         if team:
             rows.append(Notification(key=f"flag:{flag.pk}:slack:{team}", kind=Notification.Kind.NEW_FLAG,
                                      channel=Notification.Channel.SLACK, team_id=team, flag=flag))
@@ -91,22 +85,10 @@ def queue_new_flags(flags: Iterable[Flag]) -> list[int]:
 
 
 def _store(rows: list[Notification]) -> list[int]:
+    """Write the rows (one per key, whatever was written before); the ids of those still pending."""
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    ids = list(Notification.objects.filter(key__in=[r.key for r in rows], status=Status.PENDING)
-               .values_list("pk", flat=True))
-    transaction.on_commit(lambda: _enqueue(ids))
-    return ids
-
-
-def _enqueue(ids: list[int]) -> None:
-    from .review_tasks import send_notification
-
-    for pk in ids:
-        try:
-            send_notification.delay(pk)
-        except Exception:
-            # The broker is down: the row stays pending and the next digest run's sweep sends it.
-            log.exception("Could not enqueue notification %s", pk)
+    return list(Notification.objects.filter(key__in=[r.key for r in rows], status=Status.PENDING)
+                .values_list("pk", flat=True))
 
 
 def digest_period(person: Person, today: date) -> str | None:
@@ -123,23 +105,21 @@ def digest_flags() -> dict[int, list[int]]:
     """Manager id -> ids of the live, not snoozed flags in their reporting line or handed to them.
 
     Walks the reporting tree in memory: two queries whatever the number of people."""
-    managers = dict(Person.objects.values_list("pk", "manager_id"))
+    managers = Person.objects.reporting_lines()
     found: dict[int, list[int]] = defaultdict(list)
     flags = Flag.objects.filter(status__in=[Flag.Status.OPEN, Flag.Status.ACKNOWLEDGED], person__isnull=False)
     for pk, person_id, assignee_id in flags.values_list("pk", "person_id", "assignee_id"):
-        seen = {person_id}
-        boss = managers.get(person_id)
-        while boss is not None and boss not in seen:
+        above = managers_above(person_id, managers)
+        for boss in above:
             found[boss].append(pk)
-            seen.add(boss)
-            boss = managers.get(boss)
-        if assignee_id and assignee_id not in seen:
+        if assignee_id and assignee_id != person_id and assignee_id not in above:
             found[assignee_id].append(pk)
     return found
 
 
 def queue_digests(*, today: date | None = None) -> list[int]:
-    """Digest rows due today (one per manager and period, whatever how often this runs)."""
+    """Digest rows due today (one per manager and period, however often this runs); returns their ids
+    and those of every row still pending (left so by a broker outage) for the caller to send."""
     today = today or timezone.now().date()
     per_manager = digest_flags()
     rows = []

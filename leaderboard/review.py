@@ -20,6 +20,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Person
+from accounts.org import is_above, reports_of
 
 from .models import Flag, FlagEvent, FlagNote
 
@@ -39,9 +40,8 @@ def reviewable_flags(viewer: Person) -> QuerySet[Flag]:
     flags = Flag.objects.select_related("rule", "person", "person__team", "identity", "assignee")
     if viewer.is_staff:
         return flags
-    return flags.filter(person__isnull=False).filter(
-        Q(person_id__in=viewer.report_ids()) | Q(assignee=viewer)
-    ).exclude(person=viewer)
+    reports = reports_of(viewer.pk, Person.objects.reporting_lines())
+    return flags.filter(person__isnull=False).filter(Q(person_id__in=reports) | Q(assignee=viewer)).exclude(person=viewer)
 
 
 def may_review(viewer: Person) -> bool:
@@ -51,16 +51,13 @@ def may_review(viewer: Person) -> bool:
 
 def role_for(viewer: Person, flag: Flag) -> str | None:
     """"reviewer", "subject" (the flag is about the viewer), or None: the viewer may not see it."""
-    if reviewable_flags(viewer).filter(pk=flag.pk).exists():
+    if viewer.is_staff:
         return "reviewer"
     if flag.person_id == viewer.pk:
         return "subject"
+    if flag.person_id and (flag.assignee_id == viewer.pk or is_above(viewer.pk, flag.person_id, Person.objects.reporting_lines())):
+        return "reviewer"
     return None
-
-
-def open_flags_for_employee(person: Person) -> QuerySet[Flag]:
-    """The person's own live flags, for "my usage": what they may read and answer."""
-    return Flag.objects.filter(person=person, status__in=Flag.LIVE).select_related("rule").prefetch_related("notes")
 
 
 def notes_for(flag: Flag, role: str) -> list[FlagNote]:
@@ -92,15 +89,6 @@ def status_counts(flags: QuerySet[Flag]) -> dict[str, int]:
     for row in flags.order_by().values("status").annotate(n=Count("pk")):
         counts[row["status"]] = row["n"]
     return counts
-
-
-def reviewers_of(flag: Flag) -> list[Person]:
-    """Who is told about a new flag: the manager it was handed to, else the person's manager, else admins."""
-    if flag.assignee_id:
-        return [flag.assignee]
-    if flag.person_id and flag.person.manager_id and flag.person.manager.is_active:
-        return [flag.person.manager]
-    return list(Person.objects.active().filter(is_staff=True))
 
 
 # --- Actions ------------------------------------------------------------------------------------

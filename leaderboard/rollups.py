@@ -8,7 +8,6 @@ best-ranked source present are counted.
 
 from __future__ import annotations
 
-import secrets
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date
@@ -18,6 +17,7 @@ from django.db.models import Max, Min
 
 from accounts.models import ProviderIdentity
 
+from . import cache
 from .models import ActivityRecord, DailyUsage, PersonDay, UsageRecord
 
 # On SQLite, up to this many people are named in the statements (well under its parameter limit);
@@ -95,18 +95,6 @@ ORDER BY person_id, day
 """
 
 
-def bump_version() -> None:
-    """Give the rollups a new version: every board cached under the old one is out of date.
-
-    A new random number (never one that was used before, even after a rollback), written in its own
-    statement once the rollups are committed: a board read under the new version then sees them, and
-    an import's transaction never waits on, or holds, the version row."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE leaderboard_boards_version SET value = %s WHERE name = 'rollups'", [secrets.randbits(62)]
-        )
-
-
 def plan_for_bulk(cursor) -> None:
     """Tell PostgreSQL, for the rest of the transaction, that its statements group a whole import.
 
@@ -137,7 +125,8 @@ def recompute(person_ids: Iterable[int], start: date, end: date, *, vendors: Ite
     vendors = sorted(set(vendors)) if vendors is not None else []
     only_vendors = f"AND vendor IN ({', '.join(['%s'] * len(vendors))})" if vendors else ""
     with transaction.atomic(), connection.cursor() as cursor:
-        transaction.on_commit(bump_version)
+        # The boards' cache follows once the new rows are visible (leaderboard/cache.py).
+        transaction.on_commit(lambda: cache.bump(cache.ROLLUPS))
         plan_for_bulk(cursor)
         members, named = _people(cursor, people)
         window = [*named, start, end]

@@ -121,8 +121,6 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.Person"
-# Django's ModelBackend, loading each request's person with a query compiled once (accounts/backends.py).
-AUTHENTICATION_BACKENDS = ["accounts.backends.PersonBackend"]
 # Sessions live in the database only: with the cache in front of them a Redis outage answered every
 # page and every login with a 500, and a logout whose cache write failed would leave the session
 # alive in the cache. One indexed read per request.
@@ -195,12 +193,14 @@ else:
     # Zero set-up: a broker made of files under var/, shared by `runserver`, the worker and beat.
     CELERY_BROKER_URL = "filesystem://localhost//"
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # The exchanges' table: under var/ too, not in whatever folder the process started in.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 IMPORT_TIME_LIMIT = env.int("IMPORT_TIME_LIMIT", default=60 * 60)
@@ -231,15 +231,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="leaderboard")
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# autodiscover_tasks() finds modules named "tasks"; the review workflow's live beside them.
-CELERY_IMPORTS = ["leaderboard.review_tasks"]
 CELERY_BEAT_SCHEDULE = {
     # Re-enqueue exports whose message was lost (Redis flushed) or whose worker died past its lease.
     # Often: a dead worker's import is taken over within a minute (its heartbeat goes silent).
     "sweep-stalled-imports": {"task": "leaderboard.tasks.sweep_imports", "schedule": timedelta(seconds=15)},
     # After the night's provider exports have landed, and before managers start their day (UTC).
-    "evaluate-flags-daily": {"task": "leaderboard.review_tasks.evaluate_flags", "schedule": crontab(hour=5, minute=0)},
-    "send-flag-digests": {"task": "leaderboard.review_tasks.send_digests", "schedule": crontab(hour=7, minute=0)},
+    "evaluate-flags-daily": {"task": "leaderboard.tasks.evaluate_flags", "schedule": crontab(hour=5, minute=0)},
+    "send-flag-digests": {"task": "leaderboard.tasks.send_digests", "schedule": crontab(hour=7, minute=0)},
 }
 
 # --- Imports ------------------------------------------------------------------------------------

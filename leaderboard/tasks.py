@@ -1,15 +1,25 @@
-"""Celery tasks: each takes ids, calls one domain function, and retries only transient errors."""
+"""Celery tasks: each takes ids, calls one domain function, and retries only transient errors, with a
+bound. This is also where work is queued: views, commands and tasks call ``queue_import`` and
+``after_usage_changed`` once a domain function has said what changed; domain code never enqueues.
+"""
 
+import functools
 import logging
+from collections.abc import Iterable
+from datetime import date
 
 from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
 
-from . import boards, imports
+from . import flags, imports, notifications
+from .boards import warming
+from .models import UsageExport
 
 log = logging.getLogger(__name__)
 
-# Database outages, lock timeouts, deadlocks and serialization failures pass; bugs and bad files
-# do not (those end as a failed export with the reason on its row).
+# One retry policy: database outages, lock timeouts, deadlocks and serialization failures pass;
+# bugs and bad files do not (those end as a failed export with the reason on its row).
 TRANSIENT = {
     "autoretry_for": imports.TRANSIENT_ERRORS,
     "retry_backoff": 5,
@@ -19,9 +29,50 @@ TRANSIENT = {
 }
 
 
+def send(task, *args, **kwargs) -> None:
+    """Queue ``task``. A broker outage is logged, never raised into the page or the import that
+    asked: the rows still say what is to be done, and the sweeps send it again."""
+    try:
+        task.delay(*args, **kwargs)
+    except Exception:
+        log.exception("Could not queue %s%s; it is left to the next sweep", task.name, args)
+
+
+def send_after_commit(task, *args, **kwargs) -> None:
+    """Queue ``task`` once the caller's transaction has committed (at once outside one), so that the
+    worker finds the rows it is given."""
+    transaction.on_commit(functools.partial(send, task, *args, **kwargs))
+
+
+def queue_import(export: UsageExport) -> None:
+    if export.status == UsageExport.Status.QUEUED:
+        send_after_commit(import_export, export.pk)
+
+
+def after_usage_changed(people: Iterable[int]) -> None:
+    """What follows an import or an identity changing hands, once committed: warm the boards and
+    re-evaluate the flags of the people whose numbers moved."""
+    people = set(people)
+    if people:
+        send_after_commit(warm_boards)
+        send_after_commit(evaluate_flags, person_ids=sorted(people))
+
+
+def send_notifications(notification_ids: Iterable[int]) -> None:
+    """Send notification rows already committed. Should the broker be down, a row stays pending and
+    the next ``send_digests`` sends it."""
+    for pk in notification_ids:
+        send(send_notification, pk)
+
+
+# --- Imports ------------------------------------------------------------------------------------
+
+
 @shared_task(**TRANSIENT)
 def import_export(export_id: int) -> None:
-    imports.process_export(export_id)
+    processed = imports.process_export(export_id)
+    if processed is not None:
+        after_usage_changed(processed.people)
 
 
 @shared_task
@@ -34,17 +85,29 @@ def sweep_imports() -> None:
 @shared_task
 def warm_boards() -> None:
     """Compute the common boards after an import, so that the first visitor doesn't wait for them."""
-    boards.warm_cache()
+    warming.warm_cache()
 
 
-def after_usage_changed(people: set[int]) -> None:
-    """What follows an import or an identity changing hands, once committed: warm the boards and
-    re-evaluate the flags of the people whose numbers moved."""
-    from .review_tasks import evaluate_flags
+# --- Flags and notifications (their command twins: ``evaluate_flags`` and ``flags``) --------------
 
-    try:
-        warm_boards.delay()
-        evaluate_flags.delay(person_ids=sorted(people))
-    except Exception:
-        # The broker is down: boards compute on first view and the daily evaluation catches up.
-        log.exception("Could not enqueue the work that follows a change of usage")
+
+@shared_task(**TRANSIENT)
+def evaluate_flags(as_of: str | None = None, person_ids: list[int] | None = None) -> None:
+    """Daily from beat (everyone), and after an import (the people it touched), as of today."""
+    day = date.fromisoformat(as_of) if as_of else timezone.now().date()
+    result = flags.evaluate(as_of=day, people=person_ids, trigger="beat" if person_ids is None else "import")
+    send_notifications(result.notifications)
+
+
+@shared_task(
+    autoretry_for=(*imports.TRANSIENT_ERRORS, notifications.TransientSendError),
+    retry_backoff=30, retry_backoff_max=1800, retry_jitter=True, max_retries=notifications.MAX_ATTEMPTS,
+)
+def send_notification(notification_id: int) -> None:
+    notifications.send(notification_id)
+
+
+@shared_task(**TRANSIENT)
+def send_digests() -> None:
+    """Daily: queue the digests due today and send them (and anything a broker outage left pending)."""
+    send_notifications(notifications.queue_digests(today=timezone.now().date()))

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include(boards)),
     path("", include(imports)),
     path("", include(review)),
+    path("", include("leaderboard.views.roster")),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
 ]

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from accounts.models import Person, Team
-from leaderboard import versioned
+from leaderboard import cache
 from tests.servers import own_redis  # noqa: F401 - the fault tests' own Redis
 from tests.workers import broker, workers  # noqa: F401 - fixtures shared by the worker and browser tests
 
@@ -116,25 +115,24 @@ def private_cache(request, settings):
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                                        "LOCATION": request.node.nodeid}}
     # And no values this process kept from another test's cache: a fresh database starts again at
-    # the same data version.
-    versioned.clear()
+    # the same data versions.
+    cache.forget_in_process()
     yield
 
 
 @pytest.fixture(autouse=True)
-def personal_version_moves_after_each_statement(request):
-    """On PostgreSQL the personal data version moves when a transaction commits (deferred triggers,
-    migration 0006); a test runs in one transaction that never commits. Made IMMEDIATE, the triggers
-    move it after each statement, as every autocommitted statement would: a page read after a change
-    in a test sees it. (SQLite's triggers are immediate already.)"""
+def data_versions_move_after_each_statement(request):
+    """On PostgreSQL the data versions move when a transaction commits (deferred triggers,
+    leaderboard/cache.py); a test runs in one transaction that never commits. Made IMMEDIATE, the
+    triggers move them after each statement, as every autocommitted statement would: a page read
+    after a change in a test sees it. (SQLite's triggers are immediate already.)"""
     marker = request.node.get_closest_marker("django_db")
     if "db" not in request.fixturenames and (marker is None or marker.kwargs.get("transaction")):
         return  # no database, or real commits (transactional_db): the triggers fire as in production
     request.getfixturevalue("db")
     from django.db import connection
 
-    if connection.vendor == "postgresql":
-        migration = importlib.import_module("leaderboard.migrations.0006_personal_data_version")
-        triggers = [f"{table}_personal_{event}" for table in migration.TABLES for event in migration.EVENTS]
+    triggers = cache.deferred_triggers(connection)
+    if triggers:
         with connection.cursor() as cursor:
             cursor.execute(f"SET CONSTRAINTS {', '.join(triggers)} IMMEDIATE")

@@ -1,74 +1,18 @@
-"""People, identities and the pages every person has: login, settings, the roster upload."""
+"""People, identities and the pages every person has: login and settings (the roster's are in test_roster.py)."""
 
-import gc
-import threading
 from decimal import Decimal
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import backends
-from accounts.backends import PersonBackend
+from accounts import org
 from accounts.models import Person, ProviderIdentity, Team
 from tests.conftest import PASSWORD
 
 
 def test_it_logs_people_in_by_email_whatever_the_case(client, cast):
     assert client.login(username="ERIN@Example.COM", password=PASSWORD)
-
-
-def test_each_request_loads_the_person_the_orm_would(cast):
-    # Every column through the compiled lookup, converters included: a decimal, dates, a timestamp.
-    erin = cast.erin
-    erin.annual_base_salary, erin.work_percent, erin.last_login = Decimal("182500.10"), 80, timezone.now()
-    erin.save()
-    loaded = PersonBackend().get_user(str(erin.pk))
-    expected = Person.objects.get(pk=erin.pk)
-    names = [field.attname for field in Person._meta.concrete_fields]
-    assert [getattr(loaded, name) for name in names] == [getattr(expected, name) for name in names]
-    assert loaded._state.adding is False and loaded._state.db == "default"
-
-
-def test_no_one_is_loaded_for_an_unknown_a_malformed_an_impossible_or_a_deactivated_id(cast):
-    backend = PersonBackend()
-    Person.objects.filter(pk=cast.otto.pk).update(is_active=False)
-    assert backend.get_user(str(cast.erin.pk)) == cast.erin
-    assert backend.get_user("999999") is None
-    assert backend.get_user("not a number") is None
-    assert backend.get_user(str(2**63)) is None  # more than the column holds: nobody, as with the ORM
-    assert backend.get_user(str(cast.otto.pk)) is None
-
-
-def test_requests_load_their_person_through_a_lookup_compiled_once(client, cast, monkeypatch):
-    compiled, original = [], backends._CompiledLookup
-
-    class Counted(original):
-        def __init__(self, connection):
-            compiled.append(connection.alias)
-            super().__init__(connection)
-
-    monkeypatch.setattr(backends, "_CompiledLookup", Counted)
-    monkeypatch.setattr(PersonBackend, "_compiled", threading.local())
-    client.force_login(cast.erin)
-    for _ in range(3):
-        assert client.get("/me/").context["person"] == cast.erin
-    assert compiled == ["default"]
-
-
-def test_a_thread_that_ends_lets_its_compiled_lookup_and_connection_go(cast):
-    def ask():
-        PersonBackend().get_user(str(cast.erin.pk))
-        connections.close_all()
-
-    threads = [threading.Thread(target=ask) for _ in range(5)]
-    for thread in threads:
-        thread.start()
-        thread.join()
-    gc.collect()
-    assert not [kept for kept in gc.get_objects() if isinstance(kept, backends._CompiledLookup)
-                and kept.compiler.connection is not connections["default"]]
 
 
 def test_a_deactivated_person_or_a_changed_password_ends_open_sessions(client, cast):
@@ -103,12 +47,17 @@ def test_it_treats_github_logins_case_insensitively(cast):
         Person.objects.filter(pk=cast.otto.pk).update(github_login="erin-gh")
 
 
-def test_it_knows_everyone_below_a_manager(cast):
-    assert set(cast.maria.report_ids()) == {cast.erin.pk, cast.sam.pk, cast.lee.pk}
-    assert cast.sam.report_ids() == [cast.lee.pk]
-    assert cast.maria.can_see_person(cast.lee)
-    assert not cast.sam.can_see_person(cast.erin)
-    assert cast.ada.can_see_person(cast.otto)
+def test_it_knows_everyone_below_a_manager_and_above_a_person(cast):
+    lines = Person.objects.reporting_lines()
+    assert org.reports_of(cast.maria.pk, lines) == {cast.erin.pk, cast.sam.pk, cast.lee.pk}
+    assert org.reports_of(cast.sam.pk, lines) == {cast.lee.pk}
+    assert org.managers_above(cast.lee.pk, lines) == [cast.sam.pk, cast.maria.pk]
+    assert org.is_above(cast.maria.pk, cast.lee.pk, lines) and not org.is_above(cast.sam.pk, cast.erin.pk, lines)
+
+
+def test_a_team_includes_its_sub_teams(cast):
+    assert cast.engineering.with_descendants() == {cast.engineering.pk, cast.platform.pk}
+    assert cast.platform.with_descendants() == {cast.platform.pk}
 
 
 def test_it_saves_my_privacy_choice(login, cast):
@@ -117,28 +66,6 @@ def test_it_saves_my_privacy_choice(login, cast):
     assert response.status_code == 302
     cast.erin.refresh_from_db()
     assert cast.erin.privacy == "hidden"
-
-
-def test_it_shows_the_roster_upload_to_admins_only(login, cast):
-    assert login(cast.erin).get("/people/import/").status_code == 404
-    assert login(cast.ada).get("/people/import/").status_code == 200
-
-
-def test_it_imports_a_roster_uploaded_by_an_admin(login, cast):
-    roster = b"email,name,team,manager_email\nnew.person@example.com,New Person,Sales,otto@example.com\n"
-    response = login(cast.ada).post(
-        "/people/import/", {"file": SimpleUploadedFile("roster.csv", roster)}, follow=True
-    )
-    assert "1 created" in response.content.decode()
-    assert Person.objects.get(email="new.person@example.com").manager == cast.otto
-
-
-def test_it_shows_why_a_roster_was_refused_and_changes_nothing(login, cast):
-    roster = b"email,name,manager_email\nnew.person@example.com,New Person,nobody@example.com\n"
-    response = login(cast.ada).post("/people/import/", {"file": SimpleUploadedFile("roster.csv", roster)})
-    page = response.content.decode()
-    assert "roster.csv line 2" in page and "nobody@example.com" in page
-    assert not Person.objects.filter(email="new.person@example.com").exists()
 
 
 @pytest.mark.parametrize("path", ["/admin/accounts/person/", "/admin/accounts/provideridentity/",
@@ -297,16 +224,3 @@ def test_the_admin_shows_the_audit_trail_read_only(login, cast):
     assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
     assert client.post(f"/admin/accounts/auditevent/{event.pk}/change/", {"action": "x"}).status_code == 403
     assert client.get(f"/admin/accounts/auditevent/{event.pk}/delete/").status_code == 403
-
-
-def test_the_roster_upload_says_what_the_import_left_behind(login, cast):
-    from leaderboard.models import BudgetPolicy
-
-    BudgetPolicy.objects.create(scope="team", team=cast.sales, kind="day", amount_usd=Decimal(300),
-                                effective_from=timezone.now().date())
-    roster = b"email,team\notto@example.com,Field Sales\n"
-    response = login(cast.ada).post("/people/import/", {"file": SimpleUploadedFile("roster.csv", roster)},
-                                    follow=True)
-    page = response.content.decode()
-    assert "1 updated" in page
-    assert "Team Sales now has nobody in it (its people are now in Field Sales) but still has 1 budget policy" in page

@@ -20,12 +20,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache as shared_cache
 from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import Person
-from leaderboard import boards, budgets, review, rollups, versioned
+from leaderboard import budgets, cache, review
+from leaderboard.boards import budget_use, catalog, ranking, warming
+from leaderboard.boards import filters as board_filters
 from leaderboard.models import BudgetPolicy, Flag
 from tests.test_board_views import HTMX, MAX_QUERIES, board_rows, text
 from tests.test_board_views import big_company as big_company  # noqa: F401 - a fixture
@@ -88,7 +90,6 @@ def test_it_leaves_people_without_a_budget_off_the_ranking(week_of_usage):
     assert mine.me is None and mine.me_unranked
     # Nobody starts with a budget before their first day.
     Person.objects.filter(pk=cast.lee.pk).update(start_date=TODAY + timedelta(days=3))
-    budgets.bump_version()
     assert [name for _, name, _ in shares(board_for(cast.ada, week("budget")))] == ["Sam Lead"]
 
 
@@ -422,8 +423,8 @@ def test_a_salary_or_start_date_saved_on_the_person_shows_on_the_next_request(we
     assert board_rows(client.get(board_url))[0] == "Lee Report"
     cast.lee.annual_base_salary = Decimal("2610000")  # 1%: $26,100 a year, about $100 a working day
     cast.lee.save(update_fields=["annual_base_salary"])
-    lee = next(row for row in boards.leaderboard(week("budget"), viewer=cast.ada, catalog=boards.catalog(),
-                                                 version=boards.data_version()).rows if row.person_id == cast.lee.pk)
+    lee = next(row for row in ranking.leaderboard(week("budget"), viewer=cast.ada, catalog=catalog.load(),
+                                                 versions=cache.current()).rows if row.person_id == cast.lee.pk)
     assert lee.value_display in ("0.99%", "1%", "0.98%", "0.97%", "0.96%")
     cast.lee.start_date = TODAY + timedelta(days=1)
     cast.lee.save()
@@ -431,37 +432,36 @@ def test_a_salary_or_start_date_saved_on_the_person_shows_on_the_next_request(we
 
 
 def test_the_budget_version_moves_with_the_writes_that_change_budgets(cast):
-    before = boards.data_version()
+    before = cache.current()
     Person.objects.filter(pk=cast.erin.pk).update(last_login=cast.erin.date_joined)
     cast.erin.save(update_fields=["last_login"])
     cast.erin.title = "Staff Engineer"
     cast.erin.save(update_fields=["title"])
-    assert boards.data_version().budgets == before.budgets
+    assert cache.current().budgets == before.budgets
     policy = org_policy("150")
-    after_create = boards.data_version().budgets
+    after_create = cache.current().budgets
     assert after_create != before.budgets
     BudgetPolicy.objects.filter(pk=policy.pk).first().delete()
-    assert boards.data_version().budgets != after_create
-    moved = boards.data_version().budgets
+    assert cache.current().budgets != after_create
+    moved = cache.current().budgets
     budgets.update_org_settings(working_weekdays=[1, 2, 3, 4], grace_days=30, max_data_lag_days=3)
-    assert boards.data_version().budgets != moved
-    moved = boards.data_version().budgets
+    assert cache.current().budgets != moved
+    moved = cache.current().budgets
     cast.erin.work_percent = 80
     cast.erin.save(update_fields=["work_percent"])
-    assert boards.data_version().budgets != moved
+    assert cache.current().budgets != moved
     # The rollups and the people versions are not the budgets'.
-    assert boards.data_version().rollups == before.rollups
+    assert cache.current().rollups == before.rollups
 
 
 def test_it_reads_the_policies_and_the_working_week_in_one_query(cast, django_assert_num_queries):
     org_policy("150")
-    version = budgets.current_version()
-    assert version == boards.data_version().budgets
+    versions = cache.current()
     with django_assert_num_queries(1):
-        tables = budgets.policy_tables(version)
+        tables = budgets.policy_tables(versions)
     assert len(tables.rows) == 2 and tables.weekdays == (1, 2, 3, 4, 5)
     with django_assert_num_queries(0):
-        assert budgets.policy_tables(version) == tables
+        assert budgets.policy_tables(versions) == tables
 
 
 # --- Query counts -----------------------------------------------------------------------------------
@@ -476,8 +476,8 @@ def count(client, url, django_assert_max_num_queries, limit=MAX_QUERIES, **extra
 
 def after_an_import():
     """What a finished import does to the boards' cache (and what the worker warms after it)."""
-    rollups.bump_version()
-    boards.warm_cache()
+    cache.bump(cache.ROLLUPS)
+    warming.warm_cache()
 
 
 @pytest.fixture
@@ -493,8 +493,8 @@ def test_the_budget_board_costs_one_query_more_cold_and_none_cached(flagged, log
     cost, budget = reverse("board") + "?metric=cost", reverse("board") + "?metric=budget"
     cold = {}
     for url in (cost, budget):
-        cache.clear()
-        versioned.clear()
+        shared_cache.clear()
+        cache.forget_in_process()
         cold[url] = count(client, url, django_assert_max_num_queries, limit=MAX_QUERIES + 1)
     assert cold[budget] <= cold[cost] + 1
     for url in (cost, budget):  # the cost board went cold again with the budget board's cache.clear()
@@ -503,7 +503,7 @@ def test_the_budget_board_costs_one_query_more_cold_and_none_cached(flagged, log
     # However it went cold: a new import, a new policy.
     after_an_import()
     count(client, budget + "&period=7d", django_assert_max_num_queries)
-    rollups.bump_version()
+    cache.bump(cache.ROLLUPS)
     count(client, budget, django_assert_max_num_queries)
     count(client, budget, django_assert_max_num_queries, **HTMX)
     org_policy("120")
@@ -543,17 +543,17 @@ def test_the_team_page_stays_within_eight_queries_after_an_import_without_warmin
     client = login(flagged.erin)
     url = reverse("team", args=[flagged.engineering.pk])
     count(client, url, django_assert_max_num_queries)
-    rollups.bump_version()
+    cache.bump(cache.ROLLUPS)
     count(client, url, django_assert_max_num_queries)
     count(client, url + "?metric=budget&period=90d", django_assert_max_num_queries)
 
 
 def test_it_warms_the_budgets(week_of_usage, django_assert_max_num_queries):
-    assert "budgets" in boards.warm_cache()
-    version = boards.data_version()
+    assert "budgets" in warming.warm_cache()
+    version = cache.current()
     with django_assert_max_num_queries(0):
-        boards.period_budgets(boards.resolve_period("30d", today=TODAY), catalog=boards.catalog(version),
-                              version=version)
+        budget_use.period_budgets(board_filters.resolve_period("30d", today=TODAY), catalog=catalog.load(version),
+                              versions=version)
 
 
 def test_a_manager_ranks_only_her_reporting_line_by_share_of_budget(week_of_usage):

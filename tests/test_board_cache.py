@@ -11,7 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Person, ProviderIdentity, Team
-from leaderboard import boards, identities, imports, review, rollups, versioned
+from leaderboard import cache, freshness, identities, imports, review, rollups
+from leaderboard.boards import filters as board_filters
+from leaderboard.boards import usage, warming
 from leaderboard.models import Flag, UsageExport
 from tests.test_board_views import board_rows, text
 from tests.test_boards import TODAY, ago, standard_week
@@ -35,7 +37,7 @@ def import_csv(*rows: str, name: str = "usage.csv") -> UsageExport:
     """An export imported the way a worker does it, its transaction committed (the version moves then)."""
     content = (HEADER + "".join(row + "\n" for row in rows)).encode()
     export, _ = imports.store_export(
-        content=ContentFile(content, name=name), name=name, origin=UsageExport.Origin.COMMAND, queue=False
+        content=ContentFile(content, name=name), name=name, origin=UsageExport.Origin.COMMAND
     )
     imports.process_export(export.pk)
     export.refresh_from_db()
@@ -133,31 +135,31 @@ def test_it_shows_a_team_move_and_a_renamed_team_at_once(week_of_usage, login):
 
 
 def test_it_changes_the_version_only_when_something_shown_changes(cast):
-    before = boards.data_version()
+    before = cache.current()
     Person.objects.filter(pk=cast.erin.pk).update(last_login=cast.erin.date_joined)  # a login
-    assert boards.data_version() == before
+    assert cache.current() == before
     Person.objects.filter(pk=cast.erin.pk).update(title="Engineer")  # the same title
-    assert boards.data_version() == before
+    assert cache.current() == before
     Person.objects.filter(pk=cast.erin.pk).update(title="Staff Engineer")
-    changed = boards.data_version()
+    changed = cache.current()
     assert changed.people != before.people and changed.rollups == before.rollups
-    rollups.bump_version()
-    assert boards.data_version().rollups != changed.rollups
+    cache.bump(cache.ROLLUPS)
+    assert cache.current().rollups != changed.rollups
 
 
 def test_it_moves_the_version_only_once_an_import_commits(cast, django_capture_on_commit_callbacks):
-    before = boards.data_version()
+    before = cache.current()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         rollups.recompute([cast.erin.pk], ago(3), TODAY)
     # Still inside the transaction: a board read now must not be cached under a version to come.
-    assert boards.data_version() == before
+    assert cache.current() == before
     for callback in callbacks:
         callback()
-    assert boards.data_version().rollups != before.rollups
+    assert cache.current().rollups != before.rollups
 
 
 def test_it_warms_the_common_boards(week_of_usage, login):
-    warmed = boards.warm_cache()
+    warmed = warming.warm_cache()
     assert "board 30d" in warmed and "board year" in warmed and "teams 30d" in warmed
     client = login(week_of_usage.erin)
     assert scans(client, reverse("board")) == []
@@ -175,41 +177,41 @@ def test_it_keeps_a_hidden_viewer_on_their_own_board_only(week_of_usage, login):
 
 
 def test_a_process_keeps_what_it_read_of_a_version_without_asking_the_shared_cache_again(monkeypatch):
-    version = boards.DataVersion(rollups=1, people=1)
+    version = cache.Versions(rollups=1, people=1)
     computed = []
-    assert boards.cached(version, "spec", (1,), lambda: computed.append(1) or "value") == "value"
+    assert cache.cached(version, "spec", (1,), lambda: computed.append(1) or "value") == "value"
     # Gone from the shared cache (another process evicted it, say): this process still has it.
-    monkeypatch.setattr(versioned, "cache", None)
-    assert boards.cached(version, "spec", (1,), lambda: computed.append(1) or "other") == "value"
+    monkeypatch.setattr(cache, "cache", None)
+    assert cache.cached(version, "spec", (1,), lambda: computed.append(1) or "other") == "value"
     assert computed == [1]
 
 
 def test_a_new_version_is_never_answered_from_what_a_process_kept():
-    old, new = boards.DataVersion(rollups=1, people=1), boards.DataVersion(rollups=2, people=1)
-    boards.cached(old, "spec", (), lambda: "old numbers")
-    assert boards.cached(new, "spec", (), lambda: "new numbers") == "new numbers"
+    old, new = cache.Versions(rollups=1, people=1), cache.Versions(rollups=2, people=1)
+    cache.cached(old, "spec", (), lambda: "old numbers")
+    assert cache.cached(new, "spec", (), lambda: "new numbers") == "new numbers"
 
 
 def test_what_a_process_keeps_is_bounded_and_expires(monkeypatch):
-    recent = versioned.Recent(size=2)
+    recent = cache.Recent(size=2)
     for key in "abc":
         recent.set(key, key.upper(), seconds=60)
     assert [recent.get(key) for key in "abc"] == [None, "B", "C"]
-    now = versioned.time.monotonic()
-    monkeypatch.setattr(versioned.time, "monotonic", lambda: now + 61)
+    now = cache.time.monotonic()
+    monkeypatch.setattr(cache.time, "monotonic", lambda: now + 61)
     assert recent.get("c") is None
 
 
 def test_a_process_keeps_a_lasting_value_past_a_minute_but_not_a_time_bound_one(monkeypatch):
-    version = boards.DataVersion(rollups=1, people=1)
-    boards.cached(version, "board", ("30d",), lambda: "everyone's ranking")
-    boards.cached(version, "freshness", (), lambda: "data until Monday", seconds=boards.FRESHNESS_SECONDS)
-    now = versioned.time.monotonic()
-    monkeypatch.setattr(versioned.time, "monotonic", lambda: now + 61)
-    monkeypatch.setattr(versioned, "cache", locmem_without_entries())
-    assert boards.cached(version, "board", ("30d",), lambda: "computed again") == "everyone's ranking"
-    assert boards.cached(version, "freshness", (), lambda: "data until Tuesday",
-                         seconds=boards.FRESHNESS_SECONDS) == "data until Tuesday"
+    version = cache.Versions(rollups=1, people=1)
+    cache.cached(version, "board", ("30d",), lambda: "everyone's ranking")
+    cache.cached(version, "freshness", (), lambda: "data until Monday", seconds=freshness.CACHE_SECONDS)
+    now = cache.time.monotonic()
+    monkeypatch.setattr(cache.time, "monotonic", lambda: now + 61)
+    monkeypatch.setattr(cache, "cache", locmem_without_entries())
+    assert cache.cached(version, "board", ("30d",), lambda: "computed again") == "everyone's ranking"
+    assert cache.cached(version, "freshness", (), lambda: "data until Tuesday",
+                         seconds=freshness.CACHE_SECONDS) == "data until Tuesday"
 
 
 def locmem_without_entries():
@@ -220,20 +222,20 @@ def locmem_without_entries():
 
 
 def test_a_crowd_opening_their_own_pages_leaves_the_shared_rankings_in_the_process(monkeypatch):
-    version = boards.DataVersion(rollups=1, people=1)
-    boards.cached(version, "board", ("30d",), lambda: "everyone's ranking")
-    for person in range(versioned.recent.size * 2):
-        boards.cached(version, "usage", (person,), lambda: "my overview", per_person=True)
-    monkeypatch.setattr(versioned, "cache", None)  # only what this process kept answers now
-    assert boards.cached(version, "board", ("30d",), lambda: "computed again") == "everyone's ranking"
+    version = cache.Versions(rollups=1, people=1)
+    cache.cached(version, "board", ("30d",), lambda: "everyone's ranking")
+    for person in range(cache.shared.size * 2):
+        cache.cached(version, "usage", (person,), lambda: "my overview", per_person=True)
+    monkeypatch.setattr(cache, "cache", None)  # only what this process kept answers now
+    assert cache.cached(version, "board", ("30d",), lambda: "computed again") == "everyone's ranking"
 
 
 def test_my_usage_overview_is_mine_even_when_kept_for_the_next_request(week_of_usage):
-    period = boards.resolve_period("30d", today=TODAY)
-    version = boards.data_version()
-    first = boards.usage_overview(week_of_usage.maria, period, today=TODAY, version=version)
+    period = board_filters.resolve_period("30d", today=TODAY)
+    version = cache.current()
+    first = usage.usage_overview(week_of_usage.maria, period, today=TODAY, versions=version)
     again = Person.objects.get(pk=week_of_usage.maria.pk)
-    second = boards.usage_overview(again, period, today=TODAY, version=version)
+    second = usage.usage_overview(again, period, today=TODAY, versions=version)
     assert second.person is again and first.person is week_of_usage.maria
     assert second.total_tokens == first.total_tokens
 
@@ -267,7 +269,7 @@ def test_my_page_reads_my_identities_uploads_and_flags_once_until_one_changes(we
     ProviderIdentity.objects.filter(pk=identity.pk).delete()
     assert "user-erin" not in text(client.get(reverse("me")))
 
-    imports.store_export(content=ContentFile(b"{}", name="mine.json"), name="mine.json", queue=False,
+    imports.store_export(content=ContentFile(b"{}", name="mine.json"), name="mine.json",
                          origin=UsageExport.Origin.SELF_SERVICE, uploaded_by=cast.erin, attributed_to=cast.erin)
     assert "mine.json" in text(client.get(reverse("me")))
     UsageExport.objects.filter(original_name="mine.json").update(status=UsageExport.Status.FAILED, failure="Not ccusage")
@@ -294,31 +296,31 @@ def test_my_manager_sees_my_identities_and_flags_change_on_my_page(week_of_usage
 
 
 def test_only_my_own_uploads_and_not_an_admins_imports_move_the_personal_version(week_of_usage):
-    before = boards.data_version().personal
-    imports.store_export(content=ContentFile(b"{}", name="admin.json"), name="admin.json", queue=False,
+    before = cache.current().personal
+    imports.store_export(content=ContentFile(b"{}", name="admin.json"), name="admin.json",
                          origin=UsageExport.Origin.COMMAND)
     UsageExport.objects.filter(original_name="admin.json").update(status=UsageExport.Status.FAILED)
-    assert boards.data_version().personal == before
+    assert cache.current().personal == before
     ProviderIdentity.objects.create(vendor="cursor", kind="email", value="someone@cursor.example")
-    assert boards.data_version().personal != before
+    assert cache.current().personal != before
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_personal_version_moves_once_the_change_commits():
     """Real commits (on PostgreSQL the triggers are deferred to the commit, once per transaction)."""
-    before = boards.data_version().personal
+    before = cache.current().personal
     with transaction.atomic():
         for n in range(3):
             ProviderIdentity.objects.create(vendor="cursor", kind="email", value=f"dev{n}@cursor.example")
-    after = boards.data_version().personal
+    after = cache.current().personal
     assert after != before
     ProviderIdentity.objects.filter(vendor="cursor").update(label="Cursor")
-    assert boards.data_version().personal not in (before, after)
+    assert cache.current().personal not in (before, after)
 
 
 def test_emptying_a_table_of_someones_rows_moves_the_personal_version(cast):
     review.add_note(flag=make_flag(cast.erin), by=cast.maria, text="How can I help?", to_employee=True)
-    before = boards.data_version().personal
+    before = cache.current().personal
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # What `flush` and a console do (the note's checks first: nothing may be pending).
@@ -326,4 +328,4 @@ def test_emptying_a_table_of_someones_rows_moves_the_personal_version(cast):
             cursor.execute("TRUNCATE leaderboard_flagnote")
         else:  # SQLite has no TRUNCATE; a DELETE runs the row triggers.
             cursor.execute("DELETE FROM leaderboard_flagnote")
-    assert boards.data_version().personal != before
+    assert cache.current().personal != before

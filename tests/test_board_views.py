@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Person, ProviderIdentity
-from leaderboard import boards, budgets
+from leaderboard import budgets, cache
 from leaderboard.models import UsageExport
 from tests.test_boards import TODAY, ago, save, standard_week, usage
 
@@ -399,7 +399,7 @@ def policies_cached():
     them (they are cached under their own version, which imports do not move). Without them my usage
     page pays a ninth query: tests/test_board_budget.py counts that case after the morning's warming.
     (The team pages used to read them for everyone; now only for those who may see a team's budget.)"""
-    budgets.policy_tables(boards.data_version().budgets)
+    budgets.policy_tables(cache.current())
 
 
 def page_urls(cast):

@@ -13,11 +13,14 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import Person, Team
-from leaderboard import boards, charts
+from leaderboard import charts, display, freshness
 from leaderboard.board_forms import BoardFilterForm
+from leaderboard.boards import catalog, ranking, series, teams
+from leaderboard.boards import filters as board_filters
+from leaderboard.boards import usage as usage_page
 from leaderboard.models import DailyUsage, PersonDay, UsageExport
 
-TODAY = boards.utc_today()
+TODAY = board_filters.utc_today()
 
 
 def ago(days: int) -> date:
@@ -71,9 +74,9 @@ def standard_week(cast) -> None:
     save(rows)
 
 
-def week(metric="tokens", **filters) -> boards.BoardFilters:
-    return boards.BoardFilters(
-        period=boards.resolve_period("7d", today=TODAY), metric=boards.METRICS[metric], **filters
+def week(metric="tokens", **filters) -> board_filters.BoardFilters:
+    return board_filters.BoardFilters(
+        period=board_filters.resolve_period("7d", today=TODAY), metric=board_filters.METRICS[metric], **filters
     )
 
 
@@ -88,7 +91,7 @@ def week_of_usage(cast):
 
 
 def board_for(viewer, filters=None, **options):
-    return boards.leaderboard(filters or week(), viewer=viewer, catalog=boards.catalog(), **options)
+    return ranking.leaderboard(filters or week(), viewer=viewer, catalog=catalog.load(), **options)
 
 
 # --- Periods and numbers ------------------------------------------------------------------------
@@ -112,28 +115,28 @@ WEDNESDAY = date(2026, 11, 18)
     ],
 )
 def test_it_resolves_each_period_to_utc_days(key, start, end):
-    period = boards.resolve_period(key, today=WEDNESDAY)
+    period = board_filters.resolve_period(key, today=WEDNESDAY)
     assert (period.start, period.end) == (start, end)
 
 
 def test_it_compares_with_the_previous_period_of_the_same_length():
-    period = boards.resolve_period("week", today=WEDNESDAY)
+    period = board_filters.resolve_period("week", today=WEDNESDAY)
     previous = period.previous()
     assert (previous.start, previous.end) == (date(2026, 11, 13), date(2026, 11, 15))
     assert previous.days == period.days == 3
 
-    custom = boards.resolve_period("custom", today=WEDNESDAY, start=date(2026, 10, 30), end=date(2026, 10, 1))
+    custom = board_filters.resolve_period("custom", today=WEDNESDAY, start=date(2026, 10, 30), end=date(2026, 10, 1))
     assert (custom.start, custom.end) == (date(2026, 10, 1), date(2026, 10, 30))
     assert (custom.previous().start, custom.previous().end) == (date(2026, 9, 1), date(2026, 9, 30))
 
 
 def test_it_describes_periods_for_people():
-    assert boards.Period("custom", date(2026, 10, 1), date(2026, 10, 30)).describe() == "Oct 1 – 30, 2026"
-    assert boards.Period("custom", date(2026, 9, 28), date(2026, 10, 4)).describe() == "Sep 28 – Oct 4, 2026"
-    assert boards.Period("custom", date(2025, 12, 20), date(2026, 1, 3)).describe() == "Dec 20, 2025 – Jan 3, 2026"
-    assert boards.Period("today", WEDNESDAY, WEDNESDAY).describe() == "Nov 18, 2026"
-    assert boards.resolve_period("7d", today=WEDNESDAY).phrase == "in the last 7 days"
-    assert boards.resolve_period("week", today=WEDNESDAY).phrase == "this week"
+    assert board_filters.Period("custom", date(2026, 10, 1), date(2026, 10, 30)).describe() == "Oct 1 – 30, 2026"
+    assert board_filters.Period("custom", date(2026, 9, 28), date(2026, 10, 4)).describe() == "Sep 28 – Oct 4, 2026"
+    assert board_filters.Period("custom", date(2025, 12, 20), date(2026, 1, 3)).describe() == "Dec 20, 2025 – Jan 3, 2026"
+    assert board_filters.Period("today", WEDNESDAY, WEDNESDAY).describe() == "Nov 18, 2026"
+    assert board_filters.resolve_period("7d", today=WEDNESDAY).phrase == "in the last 7 days"
+    assert board_filters.resolve_period("week", today=WEDNESDAY).phrase == "this week"
 
 
 @pytest.mark.parametrize(
@@ -142,18 +145,18 @@ def test_it_describes_periods_for_people():
      (2_500_000_000, "2.5B")],
 )
 def test_it_writes_token_counts_compactly(value, text):
-    assert boards.compact(value) == text
+    assert display.compact(value) == text
 
 
 def test_it_writes_money_to_the_cent():
-    assert boards.money(Decimal("3.4")) == "$3.40"
-    assert boards.money(Decimal("138.4849")) == "$138.48"
-    assert boards.money(Decimal("12345.6")) == "$12,346"
-    assert boards.cents(Decimal("138.485")) == "138.49"
+    assert display.money(Decimal("3.4")) == "$3.40"
+    assert display.money(Decimal("138.4849")) == "$138.48"
+    assert display.money(Decimal("12345.6")) == "$12,346"
+    assert display.cents(Decimal("138.485")) == "138.49"
 
 
 def test_it_gives_ties_the_same_rank():
-    assert boards.competition_ranks([(1, 5), (2, 9), (3, 5), (4, 1), (5, 0)]) == [
+    assert ranking.competition_ranks([(1, 5), (2, 9), (3, 5), (4, 1), (5, 0)]) == [
         (1, 2, 9), (2, 1, 5), (2, 3, 5), (4, 4, 1)
     ]
 
@@ -319,7 +322,7 @@ def test_it_numbers_anonymous_people_per_period_and_filters_but_not_by_id_or_ran
     assert in_id_order != [f"Anonymous #{n}" for n in range(1, 9)]
     assert in_id_order != [f"Anonymous #{n}" for n in range(8, 0, -1)]
     # ...and another period numbers them afresh.
-    month = boards.BoardFilters(period=boards.resolve_period("30d", today=TODAY))
+    month = board_filters.BoardFilters(period=board_filters.resolve_period("30d", today=TODAY))
     assert numbers(month) != by_tokens
 
 
@@ -339,9 +342,9 @@ def test_it_draws_sparklines_for_the_rows_on_the_page_only(week_of_usage, cast):
     assert len(otto.sparkline) == 7 and otto.sparkline[-3] == 10000 and sum(otto.sparkline) == 10000
     assert sam.sparkline[-2:] == [2000, 2000]
     assert board.pinned.sparkline == [0, 0, 100, 100, 100, 100, 100]
-    long = board_for(cast.maria, boards.BoardFilters(period=boards.resolve_period("year", today=TODAY)))
-    if long.filters.period.days > boards.WEEKLY_AFTER_DAYS:
-        assert len(long.rows[0].sparkline) == len(boards.buckets(long.filters.period))
+    long = board_for(cast.maria, board_filters.BoardFilters(period=board_filters.resolve_period("year", today=TODAY)))
+    if long.filters.period.days > board_filters.WEEKLY_AFTER_DAYS:
+        assert len(long.rows[0].sparkline) == len(series.buckets(long.filters.period))
 
 
 def test_it_writes_the_board_as_csv_with_formulas_escaped(week_of_usage, cast):
@@ -349,7 +352,7 @@ def test_it_writes_the_board_as_csv_with_formulas_escaped(week_of_usage, cast):
     Team.objects.filter(pk=cast.platform.pk).update(name="+Platform")
     board = board_for(cast.erin, breakdown=True, sparklines=False)
     out = io.StringIO()
-    boards.write_csv(board.all_rows(), out)
+    ranking.write_csv(board.all_rows(), out)
     lines = out.getvalue().splitlines()
     assert lines[0] == "rank,email,name,team,total_tokens,input_tokens,cache_write_tokens,cache_read_tokens,output_tokens,requests,cost_usd"
     assert lines[1] == "1,otto@example.com,\"'=HYPERLINK(\"\"http://evil\"\")\",Sales,10000,9000,0,0,1000,1,2.00"
@@ -360,9 +363,9 @@ def test_it_writes_the_board_as_csv_with_formulas_escaped(week_of_usage, cast):
 
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1"])
 def test_it_escapes_every_formula_start(text):
-    assert boards.spreadsheet_safe(text) == "'" + text
-    assert boards.spreadsheet_safe("plain") == "plain"
-    assert boards.spreadsheet_safe(-5) == -5
+    assert display.spreadsheet_safe(text) == "'" + text
+    assert display.spreadsheet_safe("plain") == "plain"
+    assert display.spreadsheet_safe(-5) == -5
 
 
 def export(vendors, last_day, status=UsageExport.Status.SUCCEEDED):
@@ -378,7 +381,7 @@ def test_it_says_how_fresh_each_vendors_data_is(db):
     export(["cursor"], date(2026, 10, 9))
     export(["cursor"], date(2026, 10, 20), status=UsageExport.Status.FAILED)
     export(["cursor"], None)
-    assert [f.label for f in boards.freshness()] == [
+    assert [f.label for f in freshness.by_vendor()] == [
         "Anthropic data until Oct 14 (UTC)", "Cursor data until Oct 9 (UTC)", "OpenAI data until Oct 14 (UTC)",
     ]
 
@@ -387,7 +390,7 @@ def test_it_says_how_fresh_each_vendors_data_is(db):
 
 
 def form(data, cast=None):
-    return BoardFilterForm(data, catalog=boards.catalog(), vendors=["anthropic", "openai"], today=WEDNESDAY)
+    return BoardFilterForm(data, catalog=catalog.load(), vendors=["anthropic", "openai"], today=WEDNESDAY)
 
 
 def test_it_reads_the_filters_from_the_query_string(cast):
@@ -425,7 +428,7 @@ def test_it_explains_a_custom_range_that_makes_no_sense(cast):
 
 def test_it_ranks_teams_by_total_per_active_member_and_median(week_of_usage, cast):
     extra = Person.objects.create_user("ivy@example.com", "x", name="Ivy Idle", team=cast.engineering)
-    board = boards.team_board(week(), catalog=boards.catalog())
+    board = teams.team_board(week(), catalog=catalog.load())
     rows = {row.name: row for row in board.rows}
     assert [(row.rank, row.name) for row in board.rows] == [(1, "Sales"), (2, "Platform"), (3, "Engineering")]
     engineering = rows["Engineering"]  # Maria 500, Erin 3000, Ivy nothing
@@ -437,9 +440,9 @@ def test_it_ranks_teams_by_total_per_active_member_and_median(week_of_usage, cas
 
     Person.objects.filter(pk=extra.pk).update(status=Person.Status.TERMINATED, is_active=False)  # never deleted
     save([usage(cast.maria, 6, tokens=20000)])  # Engineering: 23,500 between Maria and Erin now
-    by_total = boards.team_board(week(), catalog=boards.catalog())
+    by_total = teams.team_board(week(), catalog=catalog.load())
     assert [row.name for row in by_total.rows] == ["Engineering", "Sales", "Platform"]
-    by_median = boards.team_board(week(), catalog=boards.catalog(), sort="median")
+    by_median = teams.team_board(week(), catalog=catalog.load(), sort="median")
     assert [row.name for row in by_median.rows] == ["Engineering", "Sales", "Platform"]
     by_median_values = [row.median for row in by_median.rows]
     assert by_median_values == [11750, 10000, 2250]
@@ -447,15 +450,15 @@ def test_it_ranks_teams_by_total_per_active_member_and_median(week_of_usage, cas
 
 
 def test_it_counts_hidden_and_anonymous_people_in_team_totals(week_of_usage, cast):
-    before = {row.name: row.total for row in boards.team_board(week(), catalog=boards.catalog()).rows}
+    before = {row.name: row.total for row in teams.team_board(week(), catalog=catalog.load()).rows}
     Person.objects.filter(pk=cast.sam.pk).update(privacy=Person.Privacy.HIDDEN)
     Person.objects.filter(pk=cast.erin.pk).update(privacy=Person.Privacy.ANONYMOUS)
-    after = {row.name: row.total for row in boards.team_board(week(), catalog=boards.catalog()).rows}
+    after = {row.name: row.total for row in teams.team_board(week(), catalog=catalog.load()).rows}
     assert after == before
 
 
 def test_it_charts_a_team_by_vendor(week_of_usage, cast):
-    spans, stacks = boards.team_trend(week(), boards.catalog().team_and_below(cast.engineering.pk))
+    spans, stacks, _spend = teams.team_trend(week(), catalog.load().team_and_below(cast.engineering.pk))
     assert len(spans) == 7
     assert stacks["anthropic"] == [0, 0, 100, 100, 1100, 1100, 1100]
     assert stacks["openai"][-2:] == [2000, 2000] and stacks["cursor"][-2] == 500
@@ -465,7 +468,7 @@ def test_it_charts_a_team_by_vendor(week_of_usage, cast):
 
 
 def test_it_sums_my_usage_for_the_period(week_of_usage, cast):
-    overview = boards.usage_overview(cast.erin, week().period, today=TODAY)
+    overview = usage_page.usage_overview(cast.erin, week().period, today=TODAY)
     assert (overview.total_tokens, overview.input_tokens, overview.cache_write_tokens, overview.cache_read_tokens,
             overview.output_tokens) == (3000, 1200, 300, 900, 600)
     assert (overview.cost_usd, overview.active_days, overview.requests) == (Decimal("3.00"), 3, 3)
@@ -477,14 +480,14 @@ def test_it_sums_my_usage_for_the_period(week_of_usage, cast):
 def test_it_stacks_my_days_by_model_on_demand(cast):
     save([usage(cast.erin, 0, model="claude-opus-4-6", tokens=10), usage(cast.erin, 0, model="claude-haiku", tokens=5),
           usage(cast.erin, 1, "openai", "gpt-5", tokens=7)])
-    overview = boards.usage_overview(cast.erin, week().period, by="model", today=TODAY)
+    overview = usage_page.usage_overview(cast.erin, week().period, by="model", today=TODAY)
     assert overview.stacks == {
         "claude-opus-4-6": [0, 0, 0, 0, 0, 0, 10], "gpt-5": [0, 0, 0, 0, 0, 7, 0], "claude-haiku": [0, 0, 0, 0, 0, 0, 5],
     }
 
 
 def test_it_keeps_the_details_from_a_limited_overview(week_of_usage, cast):
-    overview = boards.usage_overview(cast.erin, week().period, today=TODAY, detail=False)
+    overview = usage_page.usage_overview(cast.erin, week().period, today=TODAY, detail=False)
     assert overview.total_tokens == 3000 and overview.rank == 3
     assert (overview.stacks, overview.by_vendor, overview.input_tokens) == ({}, [], 0)
 
@@ -493,8 +496,8 @@ def test_it_ranks_me_week_by_week(cast):
     monday = TODAY - timedelta(days=TODAY.weekday())
     save([usage(cast.erin, (TODAY - monday).days + 7, tokens=100), usage(cast.sam, (TODAY - monday).days + 7, tokens=50),
           usage(cast.erin, (TODAY - monday).days + 14, tokens=10), usage(cast.sam, (TODAY - monday).days + 14, tokens=50)])
-    overview = boards.usage_overview(cast.erin, week().period, today=TODAY)
-    assert len(overview.rank_weeks) == boards.RANK_WEEKS
+    overview = usage_page.usage_overview(cast.erin, week().period, today=TODAY)
+    assert len(overview.rank_weeks) == usage_page.RANK_WEEKS
     assert overview.rank_weeks[-1] == (monday, None)
     assert overview.rank_weeks[-2] == (monday - timedelta(weeks=1), 1)
     assert overview.rank_weeks[-3] == (monday - timedelta(weeks=2), 2)
@@ -503,7 +506,7 @@ def test_it_ranks_me_week_by_week(cast):
 def test_it_awards_a_billion_tokens_and_a_streak(cast):
     rows = [usage(cast.erin, n, tokens=60_000_000) for n in range(40, 15, -1)]  # 25 days in a row, 1.5B
     save(rows)
-    badges = {badge.slug: badge for badge in boards.usage_overview(cast.erin, week().period, today=TODAY).badges}
+    badges = {badge.slug: badge for badge in usage_page.usage_overview(cast.erin, week().period, today=TODAY).badges}
     assert set(badges) == {"billion", "streak"}
     crossed = ago(40 - 16)  # the 17th day reaches 1,020,000,000
     assert f"{crossed:%b} {crossed.day}" in badges["billion"].detail
@@ -512,7 +515,7 @@ def test_it_awards_a_billion_tokens_and_a_streak(cast):
 
 def test_it_awards_no_streak_for_nineteen_days(cast):
     save([usage(cast.erin, n, tokens=10) for n in range(19)] + [usage(cast.erin, n, tokens=10) for n in range(20, 39)])
-    assert boards.usage_overview(cast.erin, week().period, today=TODAY).badges == []
+    assert usage_page.usage_overview(cast.erin, week().period, today=TODAY).badges == []
 
 
 def test_it_awards_the_biggest_climber_of_last_week(cast):
@@ -526,7 +529,7 @@ def test_it_awards_the_biggest_climber_of_last_week(cast):
         usage(cast.otto, last_week, tokens=60),
     ])
     def slugs(person):
-        return [badge.slug for badge in boards.usage_overview(person, week().period, today=TODAY).badges]
+        return [badge.slug for badge in usage_page.usage_overview(person, week().period, today=TODAY).badges]
 
     assert slugs(cast.erin) == ["climber"]  # 4th to 1st
     assert slugs(cast.otto) == []  # 3rd to 2nd: climbed, but not the most
@@ -540,7 +543,7 @@ def test_it_draws_an_accessible_stacked_chart():
     spans = [(ago(2), ago(2)), (ago(1), ago(1)), (ago(0), ago(0))]
     svg = str(charts.stacked_bars(
         spans, {"anthropic": [10, 0, 30], "openai": [5, 5, 0]}, title="Tokens per day", description="Tokens: 50",
-        fmt=boards.compact, colours=charts.colours_for(["anthropic", "openai"], by="vendor"), y_label="Tokens",
+        fmt=display.compact, colours=charts.colours_for(["anthropic", "openai"], by="vendor"), y_label="Tokens",
         labels={"openai": "OpenAI"},
     ))
     assert 'role="img"' in svg and "<title id=" in svg and "<desc id=" in svg
@@ -564,7 +567,7 @@ def test_it_draws_sparklines_and_rank_lines_with_words():
     line = str(charts.rank_line([(ago(14), 3), (ago(7), None), (ago(0), 1)], title="Rank", description="Best #1"))
     assert line.count("<polyline") == 2  # a week without a rank breaks the line
     assert "Week of" in line and "#1" in line and "Rank (1 = most tokens)" in line
-    assert charts.describe_series("tokens", [0, 1000, 3000], boards.compact) == (
+    assert charts.describe_series("tokens", [0, 1000, 3000], display.compact) == (
         "4K tokens in total, at most 3K in one day; 2 of 3 days with usage."
     )
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from leaderboard import imports
+from leaderboard import imports, tasks
 from leaderboard.models import PersonDay, UsageExport
 from tests.workers import wait_for
 
@@ -20,6 +20,7 @@ def upload(content: bytes, name: str) -> UsageExport:
     """What the upload page does: keep the file and enqueue the import when the row commits."""
     with transaction.atomic():
         export, _ = imports.store_export(content=ContentFile(content), name=name, origin=UsageExport.Origin.UPLOAD)
+        tasks.queue_import(export)
     return export
 
 

@@ -19,11 +19,12 @@ pytestmark = pytest.mark.celery
 UPLOAD = """
 from django.core.files.base import ContentFile
 from django.db import transaction
-from leaderboard import imports
+from leaderboard import imports, tasks
 from leaderboard.models import UsageExport
 csv = b"date,email,provider,model,input_tokens,output_tokens\\n2026-10-01,erin@example.com,mistral,m,10,5\\n"
 with transaction.atomic():
-    imports.store_export(content=ContentFile(csv), name="usage.csv", origin=UsageExport.Origin.UPLOAD)
+    export, _ = imports.store_export(content=ContentFile(csv), name="usage.csv", origin=UsageExport.Origin.UPLOAD)
+    tasks.queue_import(export)
 """
 
 

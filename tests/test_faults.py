@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 from django.utils import timezone
 
+from leaderboard import cache as lb_cache
 from leaderboard import celery_app, imports, tasks
 from leaderboard.models import PersonDay, UsageExport, UsageRecord
 from tests.conftest import PASSWORD
@@ -37,7 +37,6 @@ def big_export(models: int = 40) -> tuple[UsageExport, int]:
             for month in range(1, 12) for day in range(1, 29) for email in PEOPLE for n in range(models)]
     export, _ = imports.store_export(
         content=ContentFile((HEADER + "".join(rows)).encode()), name="big.csv", origin=UsageExport.Origin.UPLOAD,
-        queue=False,
     )
     return export, len(rows)
 
@@ -79,7 +78,7 @@ def test_an_import_finishes_by_itself_through_a_redis_restart_and_the_worker_liv
     assert worker.poll() is None, workers.logs()
     second, _ = imports.store_export(
         content=ContentFile((HEADER + "2026-10-01,erin@example.com,mistral,m,10,5,0,0,1,0.5\n").encode()),
-        name="after.csv", origin=UsageExport.Origin.UPLOAD, queue=False,
+        name="after.csv", origin=UsageExport.Origin.UPLOAD,
     )
     send(second, own_redis.url, workers.queue)
     wait_for(lambda: row(second).status == "succeeded", timeout=60, workers=workers, what="an import after Redis came back")
@@ -89,7 +88,7 @@ def test_a_killed_workers_import_is_finished_by_another_within_a_minute(workers,
     export, rows = big_export()
     first = workers.start(IMPORT_BATCH_SIZE=5)
     send(export, workers.broker_url, workers.queue)
-    wait_for(lambda: (cache.get(imports.progress_key(export.pk)) or {}).get("rows", 0) > 1000,
+    wait_for(lambda: (lb_cache.import_progress(export.pk) or {}).get("rows", 0) > 1000,
              timeout=60, workers=workers, what="the import to get going")
 
     workers.kill(first)
@@ -113,7 +112,7 @@ def test_an_import_whose_pool_process_was_killed_is_finished_within_a_minute(wor
     worker = workers.start(IMPORT_BATCH_SIZE=5)
     workers.start(beat=True)
     send(export, workers.broker_url, workers.queue)
-    wait_for(lambda: (cache.get(imports.progress_key(export.pk)) or {}).get("rows", 0) > 1000,
+    wait_for(lambda: (lb_cache.import_progress(export.pk) or {}).get("rows", 0) > 1000,
              timeout=60, workers=workers, what="the import to get going")
 
     children = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True).stdout.split()

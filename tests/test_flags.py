@@ -1,4 +1,6 @@
-"""Flag evaluation (leaderboard/flags.py), its commands ``evaluate_flags`` and ``flags`` (design.md §3).
+"""Flag evaluation end to end (leaderboard/flags/: read, decide, reconcile), its commands
+``evaluate_flags`` and ``flags`` (design.md §3). Each step has its own specs: test_flags_rules,
+test_flags_reading, test_flags_deciding, test_flags_reconciling.
 
 Rollups are built directly: PersonDay and DailyUsage rows, and one succeeded UsageExport per vendor
 that says how fresh its data is. The evaluation runs "as of" Tuesday April 1, 2025, so windows end on
@@ -19,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Person, ProviderIdentity, Team
 from leaderboard import flags
+from leaderboard.flags import reconciling
 from leaderboard.models import (
     BudgetPolicy,
     DailyUsage,
@@ -27,6 +30,7 @@ from leaderboard.models import (
     FlagEvaluation,
     FlagEvent,
     FlagRule,
+    Notification,
     PersonDay,
     UsageExport,
     UsageRecord,
@@ -92,24 +96,7 @@ def live(person=None, kind=None):
     return qs
 
 
-# --- defaults -----------------------------------------------------------------------------------
-
-
-def test_it_has_the_default_rules_and_budget_on_a_fresh_install(db):
-    rules = {rule.kind: rule for rule in FlagRule.objects.all()}
-    assert set(rules) == {"underuse", "inactive", "drop", "runaway", "unattributed"}
-    assert rules["underuse"].window_days == 30 and rules["underuse"].threshold == 10
-    assert rules["underuse"].severe_threshold == 2
-    assert rules["inactive"].window_days == 10
-    assert rules["drop"].window_days == 14 and rules["drop"].baseline_days == 56 and rules["drop"].threshold == 70
-    assert rules["runaway"].threshold == 5
-    org = BudgetPolicy.objects.get(scope="org")
-    assert org.kind == "day" and org.amount_usd == 100
-
-
-def test_it_recreates_missing_rules(db):
-    FlagRule.objects.filter(kind="drop").delete()
-    assert "drop" in flags.ensure_rules()
+# --- the rules, one by one -----------------------------------------------------------------------
 
 
 def test_it_flags_nobody_when_everyone_uses_their_budget(steady):
@@ -129,7 +116,7 @@ def test_it_flags_underuse_below_ten_percent(steady):
     assert flag.severity == "medium"
     assert flag.numbers["share"] == pytest.approx(0.09)
     assert flag.numbers["budget"]["amount"] == "2100.00"
-    assert "9.0%" in flag.explanation and "$2,100.00" in flag.explanation
+    assert flag.explanation.startswith("Used $189.00 of a $2,100 budget over the 30 days Mar 2 – 31, 2025 (9%)")
     assert "organisation default" in flag.explanation
     assert "anthropic through Mar 31, 2025" in flag.explanation
     assert len(flag.numbers["series"]) == 30
@@ -255,7 +242,7 @@ def test_it_flags_a_day_above_the_absolute_amount(steady):
                                 effective_from=date(2025, 1, 1))
     day_spend(steady.sam, date(2025, 3, 31), "1500")
     flags.evaluate(as_of=AS_OF)
-    assert "a day's spend of $1,500.00 is above the $1,000.00 day limit" in live(steady.sam).get().explanation
+    assert "a day's spend of $1,500 is above the $1,000 day limit" in live(steady.sam).get().explanation
 
 
 def test_it_flags_a_month_forecast_above_the_cap(steady):
@@ -265,7 +252,7 @@ def test_it_flags_a_month_forecast_above_the_cap(steady):
     flags.evaluate(as_of=AS_OF)
     flag = live(steady.otto).get()
     assert flag.numbers["forecast"]["projected"] == "6300.00"  # 21 working days x $300
-    assert "forecast of $6,300.00 is above the cap of $5,000.00" in flag.explanation
+    assert "forecast of $6,300 is above the cap of $5,000" in flag.explanation
 
 
 def test_it_lets_a_runaway_flag_resolve_once_the_spike_leaves_the_window(steady):
@@ -485,6 +472,27 @@ def test_it_records_each_action_of_the_evaluation(idle):
     assert event.action == "opened" and event.after == {"status": "open", "severity": "medium"}
 
 
+def test_it_returns_the_notifications_it_queued_for_the_caller_to_send(steady, sent_tasks):
+    only_rules("runaway")
+    day_spend(steady.lee, date(2025, 3, 27), "900")
+    result = flags.evaluate(as_of=AS_OF)
+    assert result.notifications == list(Notification.objects.filter(flag__person=steady.lee).values_list("pk", flat=True))
+    assert result.notifications and sent_tasks == []
+
+
+def test_it_evaluates_again_once_when_another_run_opened_the_same_flag_first(idle, monkeypatch):
+    write, calls = reconciling.write, []
+
+    def racing(plan, **kwargs):
+        calls.append(plan)
+        if len(calls) == 1:
+            raise IntegrityError("flag_one_live_per_person_rule")
+        return write(plan, **kwargs)
+
+    monkeypatch.setattr(reconciling, "write", racing)
+    assert len(flags.evaluate(as_of=AS_OF).opened) == 6 and len(calls) == 2
+
+
 # --- speed --------------------------------------------------------------------------------------
 
 
@@ -538,6 +546,14 @@ def test_evaluate_flags_prints_what_it_opened_updated_and_resolved(idle):
     out = io.StringIO()
     call_command("evaluate_flags", "--as-of", "2025-04-02", stdout=out)
     assert "Resolved 1" in out.getvalue() and "Opened 0" in out.getvalue()
+
+
+def test_evaluate_flags_has_the_notifications_of_new_high_flags_sent(steady, sent_tasks):
+    only_rules("runaway")
+    day_spend(steady.lee, date(2025, 3, 27), "900")
+    call_command("evaluate_flags", "--as-of", "2025-04-01", stdout=io.StringIO())
+    pk = Notification.objects.get().pk
+    assert sent_tasks == [("leaderboard.tasks.send_notification", (pk,), {})]
 
 
 def test_evaluate_flags_says_what_it_could_not_judge(cast):

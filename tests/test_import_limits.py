@@ -24,7 +24,7 @@ def media(settings, tmp_path):
 
 def run(content: bytes, name: str) -> UsageExport:
     export, _created = imports.store_export(
-        content=ContentFile(content, name=name), name=name, origin=UsageExport.Origin.COMMAND, queue=False
+        content=ContentFile(content, name=name), name=name, origin=UsageExport.Origin.COMMAND
     )
     imports.process_export(export.pk)
     export.refresh_from_db()

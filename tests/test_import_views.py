@@ -15,6 +15,7 @@ from django.utils.html import escape
 from pytest_django.asserts import assertContains, assertNotContains
 
 from accounts.models import ProviderIdentity
+from leaderboard import cache as lb_cache
 from leaderboard import imports
 from leaderboard.models import PersonDay, UsageExport
 
@@ -37,14 +38,14 @@ def upload_file(name: str, text: str) -> SimpleUploadedFile:
 def stored(text: str, name="usage.csv", **fields) -> UsageExport:
     """An export as the upload page would store it, without enqueueing it."""
     export, _ = imports.store_export(
-        content=ContentFile(text.encode()), name=name, origin=UsageExport.Origin.UPLOAD, queue=False, **fields
+        content=ContentFile(text.encode()), name=name, origin=UsageExport.Origin.UPLOAD, **fields
     )
     return export
 
 
 def imported(text: str, name="usage.csv", **fields) -> UsageExport:
     """An export driven to the end the way the worker would."""
-    return imports.process_export(stored(text, name, **fields).pk)
+    return imports.process_export(stored(text, name, **fields).pk).export
 
 
 @pytest.fixture(autouse=True)
@@ -227,7 +228,7 @@ def test_it_polls_while_queued_and_offers_a_refresh_link(admin):
 def test_it_shows_a_progress_bar_while_running(admin):
     export = stored(csv_text(usage_row()))
     UsageExport.objects.filter(pk=export.pk).update(status=Status.RUNNING)
-    cache.set(imports.progress_key(export.pk), {"rows": 1200, "fraction": 0.4})
+    lb_cache.report_import_progress(export.pk, rows=1200, fraction=0.4)
 
     response = admin.get(reverse("import_progress", args=[export.pk]), headers={"HX-Request": "true"})
 
@@ -280,7 +281,7 @@ def test_it_offers_to_retry_an_import_whose_worker_stopped_answering(admin, enqu
     assert "stopped answering" not in page.content.decode()  # its worker beats
 
     export.refresh_from_db()
-    cache.delete(imports.heartbeat_key(export.pk, export.lease_owner))
+    cache.clear()  # its worker died: no heartbeat any more
     UsageExport.objects.filter(pk=export.pk).update(started_at=timezone.now() - timedelta(minutes=5))
     assertContains(admin.get(export.get_absolute_url()), "has stopped answering")
     with django_capture_on_commit_callbacks(execute=True):
@@ -357,6 +358,19 @@ def test_it_maps_an_identity_by_email_and_moves_its_usage(admin, cast):
     assert list(listing.context["page"]) == []
     assert [i.pk for i in listing.context["recently_mapped"]] == [ghost.pk]
     assertContains(listing, "by Ada Admin")
+
+
+def test_mapping_an_identity_re_evaluates_flags_and_warms_boards_for_whose_numbers_moved(
+    admin, cast, sent_tasks, django_capture_on_commit_callbacks
+):
+    ghost = unmatched_identity()
+    sent_tasks.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(reverse("identity_map", args=[ghost.pk]), {"person": "erin@example.com", "action": "map"})
+
+    names = {name: kwargs for name, _args, kwargs in sent_tasks}
+    assert set(names) == {"leaderboard.tasks.warm_boards", "leaderboard.tasks.evaluate_flags"}
+    assert names["leaderboard.tasks.evaluate_flags"] == {"person_ids": [cast.erin.pk]}
 
 
 def test_it_accepts_a_bare_email_in_any_case(admin, cast):

@@ -1,4 +1,4 @@
-"""Notifications (leaderboard/notifications.py, leaderboard/review_tasks.py): an email per new
+"""Notifications (leaderboard/notifications.py, leaderboard/tasks.py): an email per new
 high-severity flag, digests by each manager's choice, Slack per team, and each exactly once."""
 
 import json
@@ -11,9 +11,9 @@ import pytest
 from django.core import mail
 
 from accounts.models import Person
-from leaderboard import flags, notifications, review_tasks
+from leaderboard import notifications, tasks
 from leaderboard.models import Flag, Notification
-from tests.test_flags import AS_OF, fresh, usage
+from tests.test_flags import AS_OF, day_spend, fresh, only_rules, usage
 from tests.test_review_views import make_flag
 
 MONDAY = date(2025, 3, 31)
@@ -28,16 +28,15 @@ def site_url(settings):
 @pytest.fixture
 def sent_now(monkeypatch):
     """Tasks run in-process instead of going through the broker."""
-    monkeypatch.setattr(review_tasks.send_notification, "delay", lambda pk: notifications.send(pk))
+    monkeypatch.setattr(tasks.send_notification, "delay", lambda pk: notifications.send(pk))
 
 
 # --- new high-severity flags --------------------------------------------------------------------
 
 
-def test_it_emails_the_manager_about_a_new_high_severity_flag(cast, sent_now, django_capture_on_commit_callbacks):
+def test_it_emails_the_manager_about_a_new_high_severity_flag(cast, sent_now):
     flag = make_flag(cast.lee, kind="runaway", severity="high")
-    with django_capture_on_commit_callbacks(execute=True):
-        notifications.queue_new_flags([flag])
+    tasks.send_notifications(notifications.queue_new_flags([flag]))
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["sam@example.com"]
@@ -54,31 +53,58 @@ def test_it_does_not_email_about_lower_severity_flags(cast):
     assert not Notification.objects.exists()
 
 
-def test_it_emails_admins_when_the_person_has_no_manager(cast, sent_now, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        notifications.queue_new_flags([make_flag(cast.otto, kind="runaway", severity="high")])
+def test_it_emails_admins_when_the_person_has_no_manager(cast, sent_now):
+    tasks.send_notifications(notifications.queue_new_flags([make_flag(cast.otto, kind="runaway", severity="high")]))
     assert [m.to for m in mail.outbox] == [["ada@example.com"]]
 
 
-def test_it_emails_the_manager_a_flag_was_handed_to(cast, sent_now, django_capture_on_commit_callbacks):
+def test_it_emails_the_manager_a_flag_was_handed_to(cast, sent_now):
     flag = make_flag(cast.lee, kind="runaway", severity="high", assignee=cast.maria)
-    with django_capture_on_commit_callbacks(execute=True):
-        notifications.queue_new_flags([flag])
+    tasks.send_notifications(notifications.queue_new_flags([flag]))
     assert [m.to for m in mail.outbox] == [["maria@example.com"]]
 
 
-def test_the_evaluation_queues_emails_for_the_flags_it_opens(cast, sent_now, django_capture_on_commit_callbacks):
+def test_queueing_writes_rows_and_leaves_sending_to_the_caller(cast, sent_tasks, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        ids = notifications.queue_new_flags([make_flag(cast.lee, kind="runaway", severity="high")])
+    assert ids == [Notification.objects.get().pk]
+    assert callbacks == [] and sent_tasks == [] and mail.outbox == []
+
+
+@pytest.fixture
+def runaway_day(cast):
+    """Lee spent $900 on a day: the evaluation opens a high-severity flag."""
     fresh()
     usage(cast.lee, date(2025, 1, 1), date(2025, 3, 31))
-    from tests.test_flags import day_spend, only_rules
-
     only_rules("runaway")
     day_spend(cast.lee, date(2025, 3, 28), "900")
-    with django_capture_on_commit_callbacks(execute=True):
-        flags.evaluate(as_of=AS_OF)
-    with django_capture_on_commit_callbacks(execute=True):
-        flags.evaluate(as_of=AS_OF)  # the same flag, updated: no second email
+    return cast
+
+
+def test_the_evaluation_task_sends_the_notifications_of_the_flags_it_opens(runaway_day, sent_now):
+    tasks.evaluate_flags(as_of=AS_OF.isoformat())
+    tasks.evaluate_flags(as_of=AS_OF.isoformat())  # the same flag, updated: no second email
     assert len(mail.outbox) == 1 and "Runaway" in mail.outbox[0].subject
+
+
+def test_the_evaluation_task_enqueues_one_send_per_notification(runaway_day, sent_tasks):
+    tasks.evaluate_flags(as_of=AS_OF.isoformat())
+    pk = Notification.objects.get().pk
+    assert sent_tasks == [("leaderboard.tasks.send_notification", (pk,), {})]
+
+
+def test_a_broker_outage_leaves_the_row_for_the_digest_run(runaway_day, monkeypatch, caplog):
+    def broker_down(pk):
+        raise OSError("Connection refused")
+
+    monkeypatch.setattr(tasks.send_notification, "delay", broker_down)
+    tasks.evaluate_flags(as_of=AS_OF.isoformat())  # does not raise
+    row = Notification.objects.get()
+    assert row.status == "pending" and f"Could not queue leaderboard.tasks.send_notification({row.pk},)" in caplog.text
+    monkeypatch.setattr(tasks.send_notification, "delay", lambda pk: notifications.send(pk))
+    Person.objects.update(digest="none")  # whatever the weekday: only the row left pending goes out
+    tasks.send_digests()
+    assert Notification.objects.get().status == "sent" and len(mail.outbox) == 1
 
 
 # --- exactly once -------------------------------------------------------------------------------
@@ -96,7 +122,7 @@ def test_sending_twice_sends_one_email(cast):
     pk = Notification.objects.get().pk
     assert notifications.send(pk) is True
     assert notifications.send(pk) is False
-    review_tasks.send_notification(pk)  # the task, redelivered
+    tasks.send_notification(pk)  # the task, redelivered
     assert len(mail.outbox) == 1
 
 
@@ -188,7 +214,7 @@ def test_no_digest_without_open_flags(cast):
 def test_the_digest_task_sends_what_is_due(cast, open_flags, sent_now, monkeypatch):
     Person.objects.filter(pk=cast.maria.pk).update(digest="daily")
     monkeypatch.setattr("django.utils.timezone.now", lambda: datetime(2025, 4, 1, 7, tzinfo=UTC))
-    review_tasks.send_digests()
+    tasks.send_digests()
     assert [m.to for m in mail.outbox] == [["maria@example.com"]]
 
 

@@ -361,9 +361,20 @@ def test_the_history_shows_every_action(board, cast, login):
     assert list(flag.events.values_list("action", flat=True)) == ["acknowledged", "snoozed", "dismissed"]
 
 
-def test_open_flags_for_employee_lists_only_their_live_flags(board, cast):
-    make_flag(cast.erin, kind="inactive", status="resolved")
-    assert list(review.open_flags_for_employee(cast.erin)) == [board["erin"]]
+def test_the_person_finds_only_their_live_flags_on_my_usage(board, cast, login):
+    resolved = make_flag(cast.erin, kind="inactive", status="resolved")
+    text = login(cast.erin).get(reverse("me")).content.decode()
+    assert reverse("flag", args=[board["erin"].pk]) in text
+    assert reverse("flag", args=[resolved.pk]) not in text and reverse("flag", args=[board["lee"].pk]) not in text
+
+
+def test_the_access_checks_read_the_reporting_line_once_however_deep(board, cast, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert review.role_for(cast.maria, board["lee"]) == "reviewer"  # Lee reports to Sam, who reports to Maria
+    with django_assert_num_queries(0):
+        assert review.role_for(cast.erin, board["erin"]) == "subject"
+    with django_assert_num_queries(2):
+        assert set(review.reviewable_flags(cast.maria)) == {board["erin"], board["sam"], board["lee"]}
 
 
 # --- bulk ---------------------------------------------------------------------------------------

@@ -1,17 +1,24 @@
-"""The roster import (accounts/roster.py) and ``manage.py import_people``: design.md §3, "Roster CSV"."""
+"""The roster import (leaderboard/roster.py), ``manage.py import_people`` and the upload page:
+design.md §3, "Roster CSV"."""
 
 from datetime import date
 from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models.signals import pre_save
+from django.utils import timezone
 
+from accounts import org
 from accounts.models import Person, Team
-from accounts.roster import MAX_PROBLEMS, import_roster
 from leaderboard.ingestion.rows import ImportRefused
+from leaderboard.roster import MAX_PROBLEMS, import_roster
+from tests.test_imports import csv as usage_csv
+from tests.test_imports import run as run_usage
+from tests.test_imports import tokens
 
 HEADER = "email,name,team,manager_email,title,start_date,status,annual_base_salary,github_login"
 
@@ -89,7 +96,7 @@ def test_it_creates_the_sample_org(db, samples):
     }
     olga = by_email("olga.ortiz@acme.example")
     assert (olga.status, olga.is_active, olga.manager.email) == ("leave", True, "gus.larsen@acme.example")
-    assert len(caleb.report_ids()) == 23
+    assert len(org.reports_of(caleb.pk, Person.objects.reporting_lines())) == 23
 
 
 def test_it_gives_new_people_an_unusable_password_and_no_admin_rights(db, samples):
@@ -504,3 +511,98 @@ def test_it_records_who_deactivated_whom_through_the_roster(cast, tmp_path):
         cast.ada, "person.deactivate", str(cast.erin.pk), "203.0.113.9")
     assert event.before == {"status": "active", "is_active": True}
     assert event.after == {"status": "terminated", "is_active": False, "roster": "roster.csv"}
+
+
+# --- the upload page ----------------------------------------------------------------------------
+
+
+def upload(client, text: bytes, **options):
+    return client.post("/people/import/", {"file": SimpleUploadedFile("roster.csv", text)}, **options)
+
+
+def test_it_shows_the_roster_upload_to_admins_only(login, cast):
+    assert login(cast.erin).get("/people/import/").status_code == 404
+    assert login(cast.ada).get("/people/import/").status_code == 200
+
+
+def test_it_imports_a_roster_uploaded_by_an_admin(login, cast):
+    roster = b"email,name,team,manager_email\nnew.person@example.com,New Person,Sales,otto@example.com\n"
+    response = upload(login(cast.ada), roster, follow=True)
+    assert "1 created" in response.content.decode()
+    assert Person.objects.get(email="new.person@example.com").manager == cast.otto
+
+
+def test_it_shows_why_a_roster_was_refused_and_changes_nothing(login, cast):
+    roster = b"email,name,manager_email\nnew.person@example.com,New Person,nobody@example.com\n"
+    page = upload(login(cast.ada), roster).content.decode()
+    assert "roster.csv line 2" in page and "nobody@example.com" in page
+    assert not Person.objects.filter(email="new.person@example.com").exists()
+
+
+def test_the_roster_upload_says_what_the_import_left_behind(login, cast):
+    from leaderboard.models import BudgetPolicy
+
+    BudgetPolicy.objects.create(scope="team", team=cast.sales, kind="day", amount_usd=Decimal(300),
+                                effective_from=timezone.now().date())
+    page = upload(login(cast.ada), b"email,team\notto@example.com,Field Sales\n", follow=True).content.decode()
+    assert "1 updated" in page
+    assert "Team Sales now has nobody in it (its people are now in Field Sales) but still has 1 budget policy" in page
+
+
+# --- what follows an import ---------------------------------------------------------------------
+
+
+NEWCOMER = "email,name\nnewcomer@example.com,New Comer\n"
+
+
+@pytest.fixture
+def unmatched(cast, settings, tmp_path, sent_tasks):
+    """Usage of someone the roster does not name yet (kept, nobody's), and the tasks enqueued after it."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    run_usage(usage_csv("2026-10-01,newcomer@example.com,mistral,m,10,5,0,0,1,"))
+    sent_tasks.clear()
+    return sent_tasks
+
+
+def follow_up(sent_tasks) -> dict:
+    return {name: kwargs for name, _args, kwargs in sent_tasks}
+
+
+def test_it_says_whose_usage_moved_and_enqueues_nothing_itself(unmatched, tmp_path, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        result = run(write(tmp_path, NEWCOMER))
+
+    newcomer = by_email("newcomer@example.com")
+    assert result.usage_moved == {newcomer.pk}
+    assert tokens(newcomer) == 15
+    assert unmatched == []
+
+
+def test_the_command_re_evaluates_the_people_whose_usage_moved(unmatched, tmp_path, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_people", str(write(tmp_path, NEWCOMER)), stdout=StringIO())
+
+    sent = follow_up(unmatched)
+    assert set(sent) == {"leaderboard.tasks.warm_boards", "leaderboard.tasks.evaluate_flags"}
+    assert sent["leaderboard.tasks.evaluate_flags"] == {"person_ids": [by_email("newcomer@example.com").pk]}
+
+
+def test_the_upload_re_evaluates_the_people_whose_usage_moved(unmatched, login, cast,
+                                                              django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(login(cast.ada), NEWCOMER.encode())
+
+    assert response.status_code == 302
+    sent = follow_up(unmatched)
+    assert set(sent) == {"leaderboard.tasks.warm_boards", "leaderboard.tasks.evaluate_flags"}
+    assert sent["leaderboard.tasks.evaluate_flags"] == {"person_ids": [by_email("newcomer@example.com").pk]}
+
+
+def test_nothing_follows_a_roster_that_moved_no_usage(unmatched, login, cast, tmp_path,
+                                                      django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_people", str(write(tmp_path, "email,title\nerin@example.com,Staff Engineer\n")),
+                     stdout=StringIO())
+        upload(login(cast.ada), b"email,title\nlee@example.com,Staff Engineer\n")
+
+    assert unmatched == []

@@ -1,13 +1,12 @@
 """The boards employees open every morning: the individual board, the teams, my usage, person pages.
 
 Each view parses its query string with a form, calls the selectors in ``leaderboard.boards`` and
-renders. An htmx request (a filter changed, a page turned) gets only the part of the page that
+renders; what they compute is cached under the data versions the view reads first (cache.current). An htmx request (a filter changed, a page turned) gets only the part of the page that
 changes, ``template.html#partial``, and the canonical URL to push; the same URL loaded without
 JavaScript (or by the back button after a history cache miss) renders the whole page.
 """
 
 import io
-from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -20,10 +19,15 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 from django_htmx.http import push_url
 
+from accounts import org
 from accounts.models import Person
 
-from .. import boards, charts, imports
+from .. import cache, charts, freshness, imports, tasks
 from ..board_forms import BoardFilterForm, CcusageUploadForm, ModelSuggestionsForm, UsageForm
+from ..boards import budget_use, catalog, ranking, usage
+from ..boards import teams as team_boards
+from ..boards.filters import utc_today
+from ..cache import Versions
 from ..models import UsageExport
 from ..upload_limits import SizeLimit
 
@@ -58,7 +62,7 @@ def _filter_form(request, catalog, fresh, today, *, budgets: bool) -> BoardFilte
                            budgets=budgets)
 
 
-def _pagination(board: boards.Board, link) -> dict:
+def _pagination(board: ranking.Board, link) -> dict:
     """Page links; ``link(n)`` is the URL of page n."""
     return {
         "pages": [(n, link(n) if n else None) for n in board.page_numbers()],
@@ -70,25 +74,25 @@ def _pagination(board: boards.Board, link) -> dict:
 # --- The individual board -----------------------------------------------------------------------
 
 
-def _catalog(request) -> tuple[boards.DataVersion, boards.Catalog]:
-    """The data version the page is cached under, and the roster; the header learns from the roster
+def _catalog(request) -> tuple[Versions, catalog.Catalog]:
+    """The data versions the page is cached under, and the roster; the header learns from the roster
     whether to show the Review link without a query of its own (leaderboard/navigation.py)."""
-    version = boards.data_version()
-    catalog = boards.catalog(version)
-    request.has_reports = catalog.has_reports(request.user.pk)
-    return version, catalog
+    versions = cache.current()
+    found = catalog.load(versions)
+    request.has_reports = found.has_reports(request.user.pk)
+    return versions, found
 
 
 def board(request):
-    today = boards.utc_today()
-    version, catalog = _catalog(request)
-    fresh = boards.freshness(version)
-    sight = boards.budget_sight(request.user, catalog=catalog, version=version)
-    form = _filter_form(request, catalog, fresh, today, budgets=sight.any)
+    today = utc_today()
+    versions, roster = _catalog(request)
+    fresh = freshness.by_vendor(versions)
+    sight = budget_use.budget_sight(request.user, catalog=roster, versions=versions)
+    form = _filter_form(request, roster, fresh, today, budgets=sight.any)
     filters = form.filters()
-    result = boards.leaderboard(filters, viewer=request.user, catalog=catalog, page=form.page_number, version=version,
-                                sight=sight)
-    _draw_sparklines(result, version)
+    result = ranking.leaderboard(filters, viewer=request.user, catalog=roster, page=form.page_number,
+                                 versions=versions, sight=sight)
+    charts.draw_sparklines(result, versions)
     canonical = _url("board", filters.query_params(page=result.page))
     context = {
         "form": form, "filters": filters, "board": result, "freshness": fresh,
@@ -100,44 +104,26 @@ def board(request):
     return _render(request, "leaderboard/board.html", "board", context, canonical=canonical)
 
 
-def _draw_sparklines(board: boards.Board, version: boards.DataVersion) -> None:
-    """The rows' sparklines. Everyone's but my own look the same to every viewer (my own row names
-    me even when others see me as anonymous): drawn once per page and data version."""
-    mine = [row for row in [*board.rows, board.pinned] if row is not None and row.is_me]
-    shared = [row for row in board.rows if not row.is_me]
-    filters = board.filters
-    parts = (filters.period.start, filters.period.end, filters.period.key, filters.metric.name, filters.vendor,
-             filters.model, tuple((row.person_id, row.name) for row in shared))
-
-    def draw(rows) -> dict[int, str]:
-        charts.draw_sparklines(SimpleNamespace(filters=filters, rows=rows, pinned=None))
-        return {row.person_id: row.chart for row in rows}
-
-    drawn = {**boards.cached(version, "sparkline-charts", parts, lambda: draw(shared)), **draw(mine)}
-    for row in [*shared, *mine]:
-        row.chart = drawn[row.person_id]
-
-
 def board_models(request):
     """The model filter's suggestions, fetched when the field is first focused: a distinct over the
     rollups that the board itself need not pay for. Without JavaScript the field is plain text."""
     form = ModelSuggestionsForm(request.GET)
-    end = (form.cleaned_data["end"] if form.is_valid() else None) or boards.utc_today()
-    return render(request, "leaderboard/board.html#model-options", {"models": boards.known_models(end)})
+    end = (form.cleaned_data["end"] if form.is_valid() else None) or utc_today()
+    return render(request, "leaderboard/board.html#model-options", {"models": catalog.known_models(end)})
 
 
 def board_csv(request):
     """The whole board (every page) with the same filters, as the viewer sees it."""
-    today = boards.utc_today()
-    version, catalog = _catalog(request)
-    sight = boards.budget_sight(request.user, catalog=catalog, version=version)
-    form = _filter_form(request, catalog, boards.freshness(version), today, budgets=sight.any)
+    today = utc_today()
+    versions, roster = _catalog(request)
+    sight = budget_use.budget_sight(request.user, catalog=roster, versions=versions)
+    form = _filter_form(request, roster, freshness.by_vendor(versions), today, budgets=sight.any)
     filters = form.filters()
-    result = boards.leaderboard(
-        filters, viewer=request.user, catalog=catalog, breakdown=True, sparklines=False, previous=False, sight=sight
+    result = ranking.leaderboard(
+        filters, viewer=request.user, catalog=roster, breakdown=True, sparklines=False, previous=False, sight=sight
     )
     out = io.StringIO()
-    boards.write_csv(result.all_rows(), out)
+    ranking.write_csv(result.all_rows(), out)
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     name = f"leaderboard-{filters.metric.name}-{filters.period.start}-{filters.period.end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -148,20 +134,20 @@ def board_csv(request):
 
 
 def teams(request):
-    today = boards.utc_today()
-    version, catalog = _catalog(request)
-    fresh = boards.freshness(version)
-    sight = boards.budget_sight(request.user, catalog=catalog, version=version)
-    form = _filter_form(request, catalog, fresh, today,
-                        budgets=boards.may_rank_teams_by_budget(sight, catalog=catalog, version=version))
+    today = utc_today()
+    versions, roster = _catalog(request)
+    fresh = freshness.by_vendor(versions)
+    sight = budget_use.budget_sight(request.user, catalog=roster, versions=versions)
+    form = _filter_form(request, roster, fresh, today,
+                        budgets=budget_use.may_rank_teams_by_budget(sight, catalog=roster, versions=versions))
     filters = form.filters()
-    result = boards.team_board(filters, catalog=catalog, sort=form.sort_value, version=version, sight=sight)
+    result = team_boards.team_board(filters, catalog=roster, sort=form.sort_value, versions=versions, sight=sight)
     params = filters.query_params()
     context = {
         "form": form, "filters": filters, "board": result, "freshness": fresh,
         "sort_columns": [
             (key, label, _url("teams", {**params, "sort": key} if key != "total" else params))
-            for key, label in boards.TEAM_SORTS.items()
+            for key, label in team_boards.TEAM_SORTS.items()
         ],
         "form_url": reverse("teams"),
     }
@@ -170,36 +156,33 @@ def teams(request):
 
 
 def team(request, pk):
-    today = boards.utc_today()
-    version, catalog = _catalog(request)
-    if pk not in catalog.teams:
+    today = utc_today()
+    versions, roster = _catalog(request)
+    if pk not in roster.teams:
         raise Http404
-    fresh = boards.freshness(version)
-    team_ids = catalog.team_and_below(pk)
-    sight = boards.budget_sight(request.user, catalog=catalog, version=version)
-    form = _filter_form(request, catalog, fresh, today,
-                        budgets=boards.may_see_team_budget(sight, team_ids, catalog=catalog, version=version))
+    fresh = freshness.by_vendor(versions)
+    team_ids = roster.team_and_below(pk)
+    sight = budget_use.budget_sight(request.user, catalog=roster, versions=versions)
+    form = _filter_form(request, roster, fresh, today,
+                        budgets=budget_use.may_see_team_budget(sight, team_ids, catalog=roster, versions=versions))
     filters = form.filters(team_id=pk)
     # No sparklines here: the team's own chart above the table shows its days.
-    result = boards.leaderboard(
-        filters, viewer=request.user, catalog=catalog, page=form.page_number, sparklines=False, version=version,
+    result = ranking.leaderboard(
+        filters, viewer=request.user, catalog=roster, page=form.page_number, sparklines=False, versions=versions,
         sight=sight,
     )
-    info = catalog.teams[pk]
-    parts = (filters.period.start, filters.period.end, filters.metric.name, filters.vendor, filters.model,
-             tuple(sorted(team_ids)))
-    spans, stacks, spend = boards.cached(version, "team-trend-2", parts,
-                                        lambda: boards.team_trend_and_spend(filters, team_ids))
+    info = roster.teams[pk]
+    spans, stacks, spend = team_boards.team_trend(filters, team_ids, versions=versions)
     trend = charts.team_trend_chart(info.name, filters, spans, stacks)
     # The members' budgets added up, against what they spent (the trend's query summed it): None
     # unless every one of those budgets is the viewer's to see.
-    budget = boards.team_budget(filters.period, team_ids, spend=spend, catalog=catalog, version=version,
-                                sight=sight)
+    budget = budget_use.team_budget(filters.period, team_ids, spend=spend, catalog=roster, versions=versions,
+                                    sight=sight)
     params = {k: v for k, v in filters.query_params().items() if k != "team"}
     context = {
         "form": form, "filters": filters, "board": result, "freshness": fresh, "team": info, "budget": budget,
-        "team_path": catalog.team_path(pk), "members": catalog.team_size(team_ids), "trend": trend,
-        "sub_teams": sorted((t for t in catalog.teams.values() if t.parent_id == pk), key=lambda t: t.name.lower()),
+        "team_path": roster.team_path(pk), "members": roster.team_size(team_ids), "trend": trend,
+        "sub_teams": sorted((t for t in roster.teams.values() if t.parent_id == pk), key=lambda t: t.name.lower()),
         "pagination": _pagination(result, lambda n: _url("team", {**params, **({"page": n} if n > 1 else {})}, pk)),
         "form_url": reverse("team", args=[pk]),
     }
@@ -210,43 +193,27 @@ def team(request, pk):
 # --- My usage and person pages ------------------------------------------------------------------
 
 
-def _get_person_for_user(request, pk, version: boards.DataVersion) -> tuple[Person, bool]:
+def _get_person_for_user(request, pk, versions: Versions) -> tuple[Person, bool]:
     """The person, and whether the viewer may see their whole page (themself, anyone above them in
     the reporting line, an admin). Anyone else sees a named colleague's board numbers only; an
     anonymous, hidden or departed colleague is a 404, for the page and every fragment of it."""
     person = get_object_or_404(Person.objects.select_related("team"), pk=pk)
     viewer = request.user
-    if viewer.pk == person.pk or viewer.is_staff or _is_above(viewer, person, version):
+    above = person.manager_id is not None and org.is_above(viewer.pk, person.pk, catalog.reporting_line(versions))
+    if viewer.pk == person.pk or viewer.is_staff or above:
         return person, True
     if person.privacy == Person.Privacy.NAMED and person.status != Person.Status.TERMINATED:
         return person, False
     raise Http404
 
 
-def _is_above(viewer: Person, person: Person, version: boards.DataVersion) -> bool:
-    """Whether the viewer is above the person in the reporting line (what Person.can_see_person
-    decides), in at most one query however deep the line (none once cached): walk up from the person."""
-    if person.manager_id is None:
-        return False
-    if person.manager_id == viewer.pk:
-        return True
-    managers = boards.reporting_line(version)
-    seen, manager_id = {person.pk}, person.manager_id
-    while manager_id and manager_id not in seen:
-        if manager_id == viewer.pk:
-            return True
-        seen.add(manager_id)
-        manager_id = managers.get(manager_id)
-    return False
-
-
 def _usage_context(request, person: Person, *, full: bool, name: str, args=(),
-                   loaded: tuple[boards.DataVersion, boards.Catalog] | None = None) -> dict:
-    today = boards.utc_today()
-    version, catalog = loaded or _catalog(request)
+                   loaded: tuple[Versions, catalog.Catalog] | None = None) -> dict:
+    today = utc_today()
+    versions, roster = loaded or _catalog(request)
     form = UsageForm(request.GET, today=today)
     period = form.get_period()
-    overview = boards.usage_overview(person, period, by=form.by_value, today=today, detail=full, version=version)
+    overview = usage.usage_overview(person, period, by=form.by_value, today=today, detail=full, versions=versions)
     params = period.query_params()
     base = reverse(name, args=args)
 
@@ -254,11 +221,7 @@ def _usage_context(request, person: Person, *, full: bool, name: str, args=(),
         return _with_query(base, {**params, **({"by": by} if by != "vendor" else {})})
 
     whose = "Your" if person.pk == request.user.pk else f"{person.get_full_name()}’s"
-    # The charts are drawn from the overview alone: cached with it.
-    parts = (person.pk, period.start, period.end, period.key, overview.by, today, full, whose)
-    rank_chart, daily_chart = boards.cached(version, "usage-charts", parts, lambda: (
-        charts.rank_chart(overview, whose=whose), charts.usage_chart(overview) if full else None
-    ), per_person=True)
+    rank_chart, daily_chart = charts.usage_charts(overview, whose=whose, full=full, versions=versions)
     return {
         "person": person, "full": full, "form": form, "overview": overview, "period": period,
         "by_links": {by: link(by) for by in ("vendor", "model")},
@@ -267,7 +230,7 @@ def _usage_context(request, person: Person, *, full: bool, name: str, args=(),
         "rank_chart": rank_chart,
         "daily_chart": daily_chart,
         # Only the whole page shows a budget: the person, their managers, admins.
-        "budget": boards.person_budget(person, overview, catalog=catalog, version=version, today=today) if full else None,
+        "budget": usage.person_budget(person, overview, catalog=roster, versions=versions, today=today) if full else None,
     }
 
 
@@ -275,13 +238,13 @@ def me(request):
     loaded = _catalog(request)
     context = _usage_context(request, request.user, full=True, name="me", loaded=loaded)
     if not _partial(request):
-        mine = boards.personal(request.user, loaded[0])
+        mine = usage.personal(request.user, loaded[0])
         context.update({
             "identities": mine.identities,
             "uploads": mine.uploads,
             "upload_form": CcusageUploadForm(),
             "ccusage_command": CCUSAGE_COMMAND,
-            "freshness": boards.freshness(loaded[0]),
+            "freshness": freshness.by_vendor(loaded[0]),
             # Mine to read and answer (each links to its page); never anyone else's.
             "flags": mine.flags,
         })
@@ -314,6 +277,8 @@ def _store_own_upload(request, limit: SizeLimit):
                 content=upload, name=upload.name, origin=UsageExport.Origin.SELF_SERVICE, uploaded_by=request.user,
                 attributed_to=request.user, requested_format="ccusage",
             )
+            if created:
+                tasks.queue_import(export)
     except imports.UploadRefused as refused:
         messages.error(request, f"{upload.name}: {refused}")
         return redirect("me")
@@ -331,7 +296,7 @@ def person(request, pk):
     subject, full = _get_person_for_user(request, pk, loaded[0])
     context = _usage_context(request, subject, full=full, name="person", args=(subject.pk,), loaded=loaded)
     if full and not _partial(request):
-        theirs = boards.personal(subject, loaded[0])
+        theirs = usage.personal(subject, loaded[0])
         context["identities"] = theirs.identities
         # The person's own flags, to answer; for their managers and admins, the flags they review.
         context["flags"] = theirs.flags

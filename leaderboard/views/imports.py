@@ -2,7 +2,6 @@
 
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -18,7 +17,7 @@ from accounts import audit
 from accounts.access import admin_required
 from accounts.models import Person, ProviderIdentity
 
-from .. import identities, imports, selectors
+from .. import cache, identities, imports, selectors, tasks
 from ..forms import HistoryFilterForm, IdentityMapForm, IdentitySearchForm, RetryForm, UploadForm
 from ..models import UsageExport
 from .redirects import back_to
@@ -46,6 +45,8 @@ def import_list(request):
                     content=upload, name=upload.name, origin=UsageExport.Origin.UPLOAD, uploaded_by=request.user,
                     attributed_to=form.cleaned_data["person"], requested_format=form.cleaned_data["format"],
                 )
+                if created:
+                    tasks.queue_import(export)
             _report_upload(request, upload.name, export, created)
         return redirect("imports")
 
@@ -90,7 +91,7 @@ def import_progress(request, pk):
 
 def _detail_context(export: UsageExport) -> dict:
     # The worker writes {"rows": n, "fraction": f} as it goes; nothing is there before it starts.
-    progress = None if export.is_done else cache.get(imports.progress_key(export.pk))
+    progress = None if export.is_done else cache.import_progress(export.pk)
     # A running import whose worker stopped answering: the sweep takes it over within a minute, and
     # an admin need not wait for it.
     stuck = export.status == UsageExport.Status.RUNNING and imports.abandoned_owner(export.pk) is not None
@@ -106,6 +107,8 @@ def import_retry(request, pk):
     try:
         with transaction.atomic():
             retried = imports.retry_export(export, attributed_to=person)
+            if retried:
+                tasks.queue_import(UsageExport.objects.get(pk=export.pk))
     except IntegrityError:
         messages.error(request, f"The same file is already imported for {person}; see the history.")
         return redirect(export)
@@ -167,11 +170,12 @@ def identity_map(request, pk):
     person = form.cleaned_data["person"]
     address = audit.client_address(request)
     if form.cleaned_data["action"] == form.SERVICE:
-        identities.mark_service_account(identity=identity, by=request.user, address=address)
+        moved = identities.mark_service_account(identity=identity, by=request.user, address=address)
         done = "Marked as a service account"
     else:
-        identities.assign_identity(identity=identity, person=person, by=request.user, address=address)
+        moved = identities.assign_identity(identity=identity, person=person, by=request.user, address=address)
         done = f"Mapped to {person}"
+    tasks.after_usage_changed(moved)
     if request.htmx:
         context.update(identity=selectors.identities_with_usage().get(pk=pk), changed=done)
         return render(request, "imports/identities.html#identity_row", context)

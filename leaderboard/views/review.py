@@ -24,8 +24,8 @@ from accounts import audit
 from accounts.access import admin_required
 from accounts.models import Person
 
-from .. import budgets, charts, flags, review
-from ..boards import spreadsheet_safe
+from .. import budgets, charts, display, flags, review
+from ..display import spreadsheet_safe
 from ..models import SEVERITY_RANK, BudgetPolicy, Exemption, Flag, FlagRule, OrgSettings
 from ..review_forms import (
     ACTION_FORMS,
@@ -157,7 +157,7 @@ def _flag_context(request, flag: Flag, role: str, **extra) -> dict:
     numbers = flag.numbers or {}
     context = {
         "flag": flag, "role": role, "numbers": numbers, "chart": charts.flag_chart(numbers),
-        "share_text": flags.pct(numbers["share"]) if numbers.get("share") is not None else "",
+        "share_text": display.percent(numbers["share"]) if numbers.get("share") is not None else "",
         "notes": review.notes_for(flag, role), "events": review.events_for(flag, role),
         "dismiss_reasons": Flag.DismissReason.choices,
         "reassign_form": ReassignForm(flag=flag) if role == "reviewer" else None,

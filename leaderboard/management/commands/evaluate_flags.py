@@ -1,12 +1,13 @@
 """``manage.py evaluate_flags [--as-of YYYY-MM-DD]``: the daily flag evaluation (design.md §3), the
-twin of the beat task ``leaderboard.review_tasks.evaluate_flags``."""
+twin of the beat task ``leaderboard.tasks.evaluate_flags``: like it, it has the emails and Slack
+messages about the new high-severity flags sent."""
 
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from leaderboard import flags
+from leaderboard import flags, tasks
 
 
 def parse_day(value: str) -> date:
@@ -25,6 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args, as_of=None, **options):
         day = parse_day(as_of) if as_of else timezone.now().date()
         result = flags.evaluate(as_of=day, trigger="command")
+        tasks.send_notifications(result.notifications)
         self.stdout.write(
             f"Evaluated {result.people} people as of {day:%Y-%m-%d}: opened {len(result.opened)}, "
             f"updated {len(result.updated)}, resolved {len(result.resolved)}."

@@ -5,7 +5,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from leaderboard.boards import spreadsheet_safe
+from leaderboard.display import spreadsheet_safe
 from leaderboard.models import Flag
 
 COLUMNS = ["id", "person_email", "rule", "severity", "status", "opened_on", "updated_on", "explanation"]

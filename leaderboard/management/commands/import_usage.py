@@ -4,10 +4,10 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Person
-from leaderboard import imports
-from leaderboard.apps import freeze_lifelong_objects
+from leaderboard import imports, tasks
 from leaderboard.ingestion import FORMATS
 from leaderboard.models import UsageExport
+from leaderboard.processes import freeze_lifelong_objects
 
 
 class Command(BaseCommand):
@@ -26,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--email", help="Whose usage a single-person file (ccusage) is.")
 
     def handle(self, *args, files, format=None, email=None, **options):
-        freeze_lifelong_objects()  # a one-shot process, set up now: see leaderboard/apps.py
+        freeze_lifelong_objects()  # a one-shot process, set up now: see leaderboard/processes.py
         person = None
         if email:
             person = Person.objects.filter(email__iexact=email.strip()).first()
@@ -39,14 +39,19 @@ class Command(BaseCommand):
             with path.open("rb") as handle:
                 export, created = imports.store_export(
                     content=File(handle, name=path.name), name=path.name, origin=UsageExport.Origin.COMMAND,
-                    attributed_to=person, requested_format=format or "", queue=False,
+                    attributed_to=person, requested_format=format or "",
                 )
             if not created and export.status == UsageExport.Status.SUCCEEDED:
                 self.stdout.write(f"{path.name}: already imported as #{export.pk} on {export.finished_at:%Y-%m-%d}; nothing to do")
                 continue
             if not created and export.status == UsageExport.Status.FAILED:
-                imports.retry_export(export, queue=False)
-            export = imports.process_export(export.pk) or UsageExport.objects.get(pk=export.pk)
+                imports.retry_export(export)
+            processed = imports.process_export(export.pk)
+            if processed is None:  # a worker has it: it is not this command's to run
+                export = UsageExport.objects.get(pk=export.pk)
+            else:
+                export = processed.export
+                tasks.after_usage_changed(processed.people)
             if export.status == UsageExport.Status.SUCCEEDED:
                 self.stdout.write(summary(path.name, export))
             else:

@@ -7,7 +7,10 @@ from datetime import date, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from leaderboard import boards
+from leaderboard.boards import catalog as boards_catalog
+from leaderboard.boards import ranking
+from leaderboard.boards.filters import DEFAULT_METRIC, METRICS, BoardFilters, Period, utc_today
+from leaderboard.display import cents
 
 FORMATS = ("table", "csv", "json")
 
@@ -25,34 +28,34 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--start", type=day, help="First day, YYYY-MM-DD (default: 29 days before --end).")
         parser.add_argument("--end", type=day, help="Last day, YYYY-MM-DD (default: today, UTC).")
-        parser.add_argument("--metric", choices=sorted(boards.METRICS), default=boards.DEFAULT_METRIC)
+        parser.add_argument("--metric", choices=sorted(METRICS), default=DEFAULT_METRIC)
         parser.add_argument("--vendor", default="", help="Only this vendor's usage (anthropic, openai, cursor, ...).")
         parser.add_argument("--model", default="", help="Only this model's usage.")
         parser.add_argument("--team", default="", help="Only this team and its sub-teams (name or id).")
         parser.add_argument("--format", choices=FORMATS, default="table")
 
     def handle(self, *args, start=None, end=None, metric, vendor, model, team, format, **options):
-        end = end or boards.utc_today()
+        end = end or utc_today()
         start = start or end - timedelta(days=29)
         if end < start:
             raise CommandError("--end is before --start")
-        catalog = boards.catalog()
-        filters = boards.BoardFilters(
-            period=boards.Period("custom", start, end), metric=boards.METRICS[metric], vendor=vendor.strip(),
+        catalog = boards_catalog.load()
+        filters = BoardFilters(
+            period=Period("custom", start, end), metric=METRICS[metric], vendor=vendor.strip(),
             model=model.strip(), team_id=self.team_id(catalog, team),
         )
-        board = boards.leaderboard(
+        board = ranking.leaderboard(
             filters, viewer=None, catalog=catalog, reveal=True, breakdown=True, sparklines=False, previous=False,
         )
         rows = board.all_rows()
         if format == "json":
-            self.stdout.write(json.dumps(boards.export_rows(rows), indent=2))
+            self.stdout.write(json.dumps(ranking.export_rows(rows), indent=2))
         elif format == "csv":
-            boards.write_csv(rows, self.stdout)
+            ranking.write_csv(rows, self.stdout)
         else:
             self.write_table(rows, filters)
 
-    def team_id(self, catalog: boards.Catalog, team: str) -> int | None:
+    def team_id(self, catalog: boards_catalog.Catalog, team: str) -> int | None:
         team = team.strip()
         if not team:
             return None
@@ -69,7 +72,7 @@ class Command(BaseCommand):
         header = ["#", "name", "email", "team", "tokens", "output", "requests", "cost"]
         lines = [
             [str(row.rank), row.name, row.email, row.team, f"{row.totals.total_tokens:,}",
-             f"{row.totals.output_tokens:,}", f"{row.totals.requests:,}", "$" + boards.cents(row.totals.cost_usd)]
+             f"{row.totals.output_tokens:,}", f"{row.totals.requests:,}", "$" + cents(row.totals.cost_usd)]
             for row in rows
         ]
         widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]

@@ -18,12 +18,16 @@ leaves the old one empty, with its budget policies and flag rules still pointing
 does not guess that this was a rename (a reorganisation or a merge into a new team look the same,
 and moving a budget is an admin's decision): it says which teams it left empty with rows still
 scoped to them (``RosterResult.left_behind``), and the upload page and the command show it.
+
+Usage imported before its people were on the roster becomes theirs in the same transaction. The
+import enqueues nothing: it says whose usage moved (``RosterResult.usage_moved``), and its callers
+hand them to ``tasks.after_usage_changed`` once committed.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -33,12 +37,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from leaderboard.identities import match_people
-from leaderboard.ingestion.reading import Export
-from leaderboard.ingestion.rows import ImportRefused, Problem
+from accounts import audit
+from accounts.models import Person, Team
 
-from . import audit
-from .models import Person, Team
+from .identities import match_people
+from .ingestion.reading import Export
+from .ingestion.rows import ImportRefused, Problem
 
 # Enough to fix a file in one go without burying the first mistakes under a thousand copies.
 MAX_PROBLEMS = 50
@@ -99,6 +103,9 @@ class RosterResult:
     teams_created: int = 0
     # Teams this import left with nobody in them but rows still scoped to them, one sentence each.
     left_behind: tuple[str, ...] = ()
+    # The people whose usage history moved with this import (to them, or away from them with an
+    # identity linked to one that named someone else), by id: whose flags follow once committed.
+    usage_moved: frozenset[int] = frozenset()
 
     @property
     def people(self) -> int:
@@ -116,7 +123,7 @@ def import_roster(*, path: Path, name: str, by: Person | None = None, address: s
     ``by`` and ``address``: who imports it and from where, for the audit trail of deactivations.
 
     Raises ImportRefused listing the problems (the first ``MAX_PROBLEMS``) when anything is wrong;
-    the database is then untouched.
+    the database is then untouched. Enqueues nothing: the caller hands ``usage_moved`` on after commit.
     """
     roster = read_roster(path=path, name=name)
     with transaction.atomic():
@@ -126,8 +133,8 @@ def import_roster(*, path: Path, name: str, by: Person | None = None, address: s
             raise ImportRefused(_capped(roster.problems, name))
         result = apply_roster(roster=roster, people=people, by=by, address=address)
         # Usage imported before these people were on the roster becomes theirs now.
-        match_people(people[row.email].pk for row in roster.rows)
-        return result
+        moved = match_people(people[row.email].pk for row in roster.rows)
+        return replace(result, usage_moved=frozenset(moved))
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -3,9 +3,11 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
-from accounts.roster import import_roster
 from leaderboard.ingestion.rows import ImportRefused
+from leaderboard.roster import import_roster
+from leaderboard.tasks import after_usage_changed
 
 
 class Command(BaseCommand):
@@ -24,6 +26,9 @@ class Command(BaseCommand):
             lines = [f"{file.name} refused, nothing was imported:"]
             lines += [f"  {problem}" for problem in refused.problems]
             raise CommandError("\n".join(lines)) from refused
+        if result.usage_moved:
+            # Usage that was nobody's is now these people's: their flags and the boards follow.
+            transaction.on_commit(lambda: after_usage_changed(set(result.usage_moved)))
         self.stdout.write(result.summary())
         for sentence in result.left_behind:
             self.stdout.write(self.style.WARNING(f"warning: {sentence}"))

@@ -1,0 +1,479 @@
+"""The individual board: each person's totals over a period, their ranks, and one page of them as
+a viewer may see it (plus their own row, pinned), in the CSV and JSON shapes too.
+
+A board costs one aggregate over the period and the one before it (rank change), then one query for
+the sparklines of the rows on the page; with data versions the ranking is cached whole, and a warm
+page reads no rollup and no person. Ranks are computed in Python in one pass over the aggregate. Who
+is listed depends on the viewer only through their own row: hidden people are left off (but counted
+in team and company totals), anonymous people are numbered from an HMAC of the period and their id,
+and a viewer always sees themselves, named.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+
+from accounts.models import Person
+
+from .. import cache
+from ..cache import BUDGETS, PEOPLE, ROLLUPS, Versions
+from ..display import cents, spreadsheet_safe
+from . import budget_use, series
+from .budget_use import ALL_BUDGETS, NO_BUDGETS, BudgetSight
+from .catalog import Catalog, Member
+from .filters import BoardFilters, Period, rollup_rows
+
+PER_PAGE = 50
+
+
+# --- Aggregation --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Totals:
+    """One person's numbers over a period, and the ranked metric over the period before.
+
+    Only the totals an aggregate was asked for are filled in (see ``aggregate``); ``value`` is the
+    metric ranked by, ``previous`` the same over the previous period."""
+
+    person_id: int
+    total_tokens: int = 0
+    output_tokens: int = 0
+    requests: int = 0
+    cost_usd: Decimal = Decimal(0)
+    unpriced: int = 0
+    active_days: int = 0
+    # The other three token kinds: only read when asked for (CSV, CLI), from DailyUsage.
+    input_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    value: Any = 0
+    previous: Any = 0
+    # The budget over the period, when the metric divides by it.
+    budget: Decimal | None = None
+
+
+TOTALS = ("total_tokens", "output_tokens", "requests", "cost_usd", "unpriced", "active_days")
+KINDS = ("input_tokens", "cache_write_tokens", "cache_read_tokens")
+
+
+def _aggregate(daily: bool, name: str, when: Q | None):
+    """The SQL aggregate behind one Totals field, over the rows ``when`` matches."""
+    if name == "active_days":
+        # DailyUsage knows days with tokens or requests; PersonDay also days with other activity.
+        active = Q(total_tokens__gt=0) | Q(requests__gt=0) if daily else Q(active=True)
+        active = active & when if when is not None else active
+        return Count("day", distinct=True, filter=active) if daily else Count("pk", filter=active)
+    return Sum("unpriced_records" if name == "unpriced" else name, filter=when)
+
+
+def aggregate(
+    filters: BoardFilters, *, previous: bool = True, breakdown: bool = False, everything: bool | None = None,
+    versions: Versions | None = None, catalog: Catalog | None = None,
+) -> dict[int, Totals]:
+    """Each person's totals over the period (and the metric over the previous one), in ONE query.
+
+    The previous period is read in the same scan with conditional sums, so rank change costs no
+    second round trip. People are not filtered here: that is done in Python from the catalog.
+    Only the metric (and for cost, whether any usage was unpriced) is summed unless ``everything``
+    (the default with ``breakdown``) asks for every total: each sum costs time on every row.
+    With data versions the rows are cached (as plain tuples): the one place the boards scan a period
+    of rollups, so a page that finds them costs no scan at all. Shares of budget are worked out on
+    the totals afterwards (with the ``catalog``), never on what is cached."""
+    period, metric = filters.period, filters.metric
+    everything = breakdown if everything is None else everything
+    names = list(TOTALS) if everything else [metric.field, *(["unpriced"] if metric.field == "cost_usd" else [])]
+    if breakdown:
+        names += KINDS
+
+    def scan() -> list[tuple]:
+        rows, daily = rollup_rows(filters, breakdown=breakdown)
+        current = Q(day__gte=period.start) if previous else None
+        rows = rows.filter(day__gte=period.previous().start if previous else period.start, day__lte=period.end)
+        # Aliased: an annotation named like a column ("total_tokens") would shadow it inside the filters.
+        columns = {f"a_{name}": _aggregate(daily, name, current) for name in names}
+        if previous:
+            columns["a_previous"] = _aggregate(daily, metric.field, ~current)
+        return list(rows.order_by().values("person_id").annotate(**columns).values_list("person_id", *columns))
+
+    parts = (period.start, period.end, metric.field, tuple(names), filters.vendor, filters.model, previous, breakdown)
+    found: dict[int, Totals] = {}
+    for person_id, *values in cache.cached(versions, "aggregate", parts, scan, on=(ROLLUPS,)):
+        totals = Totals(person_id=person_id)
+        for name, value in zip(names, values, strict=False):
+            setattr(totals, name, value or (Decimal(0) if name == "cost_usd" else 0))
+        totals.value = getattr(totals, metric.field)
+        totals.previous = (values[-1] or 0) if previous else 0
+        found[person_id] = totals
+    if metric.budgeted:
+        if catalog is None:
+            raise ValueError(f"ranking by {metric.name} needs the catalog")
+        budget_use.apply_shares(found.values(), period, catalog=catalog, versions=versions)
+    return found
+
+
+def competition_ranks(values: Iterable[tuple[int, Any]]) -> list[tuple[int, int, Any]]:
+    """[(person_id, value)] -> [(rank, person_id, value)] best first; equal values share a rank
+    ("1, 2, 2, 4"). Ties are listed by person id only so that the order is stable between pages."""
+    ordered = sorted(((pk, v) for pk, v in values if v and v > 0), key=lambda item: (-item[1], item[0]))
+    ranked, rank, last = [], 0, None
+    for position, (pk, value) in enumerate(ordered, start=1):
+        if value != last:
+            rank, last = position, value
+        ranked.append((rank, pk, value))
+    return ranked
+
+
+# --- The individual board -----------------------------------------------------------------------
+
+
+def anonymous_numbers(people: Iterable[Member], period: Period, *, scope: str = "") -> dict[int, int]:
+    """"Anonymous #n": numbered in the order of an HMAC of (secret key, period, scope, id), so a number
+    says nothing about who it is, their id or their rank. The scope is the team and title filters: a
+    number that stayed the same while an admirer narrowed the board down by team and title would
+    end up naming its person."""
+    key = settings.SECRET_KEY.encode()
+
+    def digest(pk: int) -> bytes:
+        message = f"anonymous:{period.start}:{period.end}:{scope}:{pk}"
+        return hmac.new(key, message.encode(), hashlib.sha256).digest()
+
+    anonymous = sorted((m.pk for m in people if m.privacy == Person.Privacy.ANONYMOUS), key=digest)
+    return {pk: n for n, pk in enumerate(anonymous, start=1)}
+
+
+@dataclass
+class BoardRow:
+    rank: int
+    person_id: int
+    name: str
+    email: str
+    team: str
+    title: str
+    totals: Totals
+    value: Any
+    value_display: str
+    share: float
+    change: int | None
+    is_me: bool = False
+    is_anonymous: bool = False
+    linked: bool = False
+    percentile: int | None = None
+    sparkline: list = field(default_factory=list)
+    chart: str = ""
+
+    @property
+    def share_percent(self) -> str:
+        # A visible sliver even for tiny values, so nobody's bar reads as "nothing".
+        return f"{max(self.share * 100, 0.5):.1f}"
+
+    @property
+    def is_new(self) -> bool:
+        return self.change is None
+
+    @property
+    def trend(self) -> str:
+        if self.change is None:
+            return "new"
+        return "up" if self.change > 0 else "down" if self.change < 0 else "same"
+
+    @property
+    def change_display(self) -> str:
+        if self.change is None:
+            return "new"
+        if self.change == 0:
+            return "–"
+        return f"▲ {self.change}" if self.change > 0 else f"▼ {-self.change}"
+
+    @property
+    def change_label(self) -> str:
+        if self.change is None:
+            return "not ranked in the previous period"
+        if self.change == 0:
+            return "same rank as the previous period"
+        places = "place" if abs(self.change) == 1 else "places"
+        return f"up {self.change} {places}" if self.change > 0 else f"down {-self.change} {places}"
+
+
+@dataclass
+class Board:
+    filters: BoardFilters
+    rows: list[BoardRow]
+    count: int
+    page: int
+    pages: int
+    per_page: int
+    me: BoardRow | None = None
+    # My row, shown under the table when it is not on this page.
+    pinned: BoardRow | None = None
+    # True when I pass the filters but have nothing to rank in the period.
+    me_unranked: bool = False
+    leader_value: Any = 0
+    company_total: Any = 0
+    company_total_display: str = ""
+    ranked: list[tuple[int, int, Any, int | None]] = field(default_factory=list, repr=False)
+    _compared: bool = field(default=False, repr=False)
+    _make_row: Callable[..., BoardRow] | None = field(default=None, repr=False)
+
+    @property
+    def compared(self) -> bool:
+        """Whether anyone was ranked in the previous period: if not, "new" everywhere says nothing."""
+        return self._compared
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.count else 0
+
+    @property
+    def last_index(self) -> int:
+        return min(self.page * self.per_page, self.count)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    def page_numbers(self) -> list[int | None]:
+        """1 … 4 5 [6] 7 8 … 20: the pages worth a link; None is a gap."""
+        keep = {1, self.pages, *range(self.page - 2, self.page + 3)}
+        numbers, last = [], 0
+        for n in sorted(p for p in keep if 1 <= p <= self.pages):
+            if n - last > 1:
+                numbers.append(None)
+            numbers.append(n)
+            last = n
+        return numbers
+
+    def all_rows(self) -> list[BoardRow]:
+        """Every listed row, not only this page's (CSV, CLI)."""
+        return [self._make_row(*item) for item in self.ranked]
+
+
+def _passes(member: Member, filters: BoardFilters, teams: set[int] | None) -> bool:
+    if teams is not None and member.team_id not in teams:
+        return False
+    return not (filters.title and member.title != filters.title)
+
+
+@dataclass
+class Ranking:
+    """Who a board lists and in what order: the costly part of a board, the same for every viewer
+    (except a hidden one, who is listed too), so cached once per data version and filters.
+
+    ``ranked`` is [(rank, person_id, value, rank change or None)] best first."""
+
+    ranked: list[tuple[int, int, Any, int | None]]
+    leader: Any
+    company_total: Any
+    compared: bool
+    anonymous: dict[int, int]
+    # Whose cost includes usage of unpriced models (the "+" after a cost).
+    unpriced: frozenset[int] = frozenset()
+    # Everyone's totals: only kept when not cached (a CSV or the CLI lists them all).
+    totals: dict[int, Totals] | None = None
+
+
+def rank_board(
+    filters: BoardFilters, *, viewer_id: int | None, catalog: Catalog, reveal: bool = False, breakdown: bool = False,
+    previous: bool = True, versions: Versions | None = None, sight: BudgetSight = NO_BUDGETS,
+) -> Ranking:
+    """``sight``: whose budgets the viewer may see (nobody's unless said). Ranked by share of budget,
+    only they count and are listed (even without its numbers, a rank among others would tell who
+    overspends)."""
+    metric = filters.metric
+    teams = catalog.team_and_below(filters.team_id) if filters.team_id else None
+    totals = aggregate(filters, previous=previous, breakdown=breakdown, versions=versions, catalog=catalog)
+    # Who counts (the filters) and, of them, who is listed (not hidden, unless it is me).
+    counted = [t for pk, t in totals.items() if pk in catalog.people and _passes(catalog.people[pk], filters, teams)]
+    if metric.budgeted and not sight.everyone:
+        counted = [t for t in counted if t.person_id in sight.people]
+    listed = [
+        t for t in counted
+        if reveal or t.person_id == viewer_id or catalog.people[t.person_id].privacy != Person.Privacy.HIDDEN
+    ]
+    before = {pk: rank for rank, pk, _ in competition_ranks((t.person_id, t.previous) for t in listed)}
+    ranked = [
+        (rank, pk, value, (before[pk] - rank) if pk in before else None)
+        for rank, pk, value in competition_ranks((t.person_id, t.value) for t in listed)
+    ]
+    # Hidden people still count in the company's total.
+    if metric.budgeted:
+        with_budget = [t for t in counted if t.budget]
+        company_total = budget_use.share(sum((t.cost_usd for t in with_budget), Decimal(0)),
+                                         sum((t.budget for t in with_budget), Decimal(0)))
+    else:
+        company_total = sum((t.value for t in counted), start=Decimal(0) if metric.field == "cost_usd" else 0)
+    return Ranking(
+        ranked=ranked, leader=ranked[0][2] if ranked else 0, company_total=company_total, compared=bool(before),
+        anonymous={} if reveal else anonymous_numbers(
+            catalog.people.values(), filters.period, scope=f"{filters.team_id or ''}:{filters.title or ''}"
+        ),
+        unpriced=frozenset(t.person_id for t in listed if t.unpriced), totals=totals,
+    )
+
+
+def leaderboard(
+    filters: BoardFilters,
+    *,
+    viewer: Person | None,
+    catalog: Catalog,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+    reveal: bool = False,
+    breakdown: bool = False,
+    sparklines: bool = True,
+    previous: bool = True,
+    versions: Versions | None = None,
+    sight: BudgetSight | None = None,
+) -> Board:
+    """The ranked board as ``viewer`` may see it, one page of it, and their pinned row.
+
+    ``reveal`` lists everyone by name, hidden people included: what an operator running
+    ``manage.py leaderboard`` sees. ``breakdown`` also reads the four token kinds (CSV, CLI).
+    With data versions the ranking is cached, and only the people on the page are read.
+    Ranked by share of budget, the board lists only the people whose budgets the viewer may see
+    (``sight``, worked out from the viewer when not given; everyone's with ``reveal``)."""
+    metric = filters.metric
+    me = viewer.pk if viewer is not None else None
+    # A hidden viewer is listed on their own board, so they get a ranking of their own.
+    hidden_me = me if viewer is not None and viewer.privacy == Person.Privacy.HIDDEN else None
+    if not metric.budgeted:
+        sight = ALL_BUDGETS  # nothing budgeted to hide: one ranking for everyone
+    elif reveal:
+        sight = ALL_BUDGETS
+    elif sight is None:
+        sight = budget_use.budget_sight(viewer, catalog=catalog, versions=versions)
+
+    def rank() -> Ranking:
+        found = rank_board(filters, viewer_id=me, catalog=catalog, reveal=reveal, breakdown=breakdown,
+                           previous=previous, versions=versions, sight=sight)
+        if versions is not None:
+            found.totals = None
+        return found
+
+    cacheable = versions is not None and not (reveal or breakdown)
+    # Whose budgets the ranking was made of is part of its key: a manager's is never an employee's.
+    parts = (filters.period.start, filters.period.end, filters.period.key, metric.name, filters.vendor, filters.model,
+             filters.team_id, filters.title, previous, hidden_me, sight.key if metric.budgeted else None)
+    ranking = cache.cached(versions if cacheable else None, "ranking", parts, rank,
+                           on=(ROLLUPS, PEOPLE, BUDGETS) if metric.budgeted else (ROLLUPS, PEOPLE),
+                           per_person=metric.budgeted and not sight.everyone)
+    ranked = ranking.ranked
+    count = len(ranked)
+    leader = ranking.leader
+    pages = max(1, math.ceil(count / per_page))
+    page = min(max(1, page), pages)
+    on_page = ranked[(page - 1) * per_page: page * per_page]
+    mine = next((item for item in on_page if item[1] == me), None)
+    pinned_item = None
+    if mine is None and me is not None:
+        pinned_item = next((item for item in ranked if item[1] == me), None)
+    if reveal or breakdown:
+        members = catalog.people
+    else:
+        # The names on a page and mine, kept under the data version (the roster's triggers move it):
+        # everyone who opens this page shares the first, and a page view reads no person. (From the
+        # roster when this request has read it anyway, else from the few rows.)
+        shown = tuple(item[1] for item in on_page)
+        members = cache.cached(versions, "members", shown, lambda: catalog.members(shown))
+        if me is not None and me not in members:
+            members = {**members, **cache.cached(versions, "member", (me,), lambda: catalog.members([me]),
+                                                 per_person=True)}
+
+    # A budget is private (it can be a share of salary): the ranking lists only budgets the viewer
+    # may see; should a row ever be outside them, its number is still never shown.
+    withhold = metric.budgeted and not sight.everyone
+
+    def make_row(rank: int, pk: int, value, change=None) -> BoardRow:
+        member = members[pk]
+        is_me = pk == me
+        withheld = withhold and pk not in sight.people
+        shown_anonymous = not reveal and not is_me and member.privacy == Person.Privacy.ANONYMOUS
+        totals = ranking.totals[pk] if ranking.totals is not None else Totals(
+            person_id=pk, value=value, unpriced=int(pk in ranking.unpriced)
+        )
+        return BoardRow(
+            rank=rank,
+            person_id=pk,
+            name=f"Anonymous #{ranking.anonymous.get(pk, '?')}" if shown_anonymous else member.display_name,
+            # Anonymity would mean little next to an email address or, in a small team, a team name.
+            email="" if shown_anonymous else member.email,
+            team="" if shown_anonymous else catalog.team_name(member.team_id),
+            title="" if shown_anonymous else member.title,
+            totals=totals,
+            value=value,
+            value_display="—" if withheld else metric.format(value),
+            share=0.0 if withheld or not leader else float(value / leader),
+            change=change,
+            is_me=is_me,
+            is_anonymous=shown_anonymous,
+            linked=not shown_anonymous,
+            percentile=max(1, math.ceil(rank * 100 / count)) if count else None,
+        )
+
+    rows = [make_row(*item) for item in on_page]
+    my_row = next((row for row in rows if row.is_me), None)
+    pinned = None
+    if pinned_item is not None:
+        my_row = pinned = make_row(*pinned_item)
+    board = Board(
+        filters=filters, rows=rows, count=count, page=page, pages=pages, per_page=per_page, me=my_row,
+        pinned=pinned, leader_value=leader, company_total=ranking.company_total,
+        company_total_display=metric.format(ranking.company_total), ranked=ranked, _compared=ranking.compared,
+        _make_row=make_row,
+    )
+    if me is not None and my_row is None and me in members:
+        teams = catalog.team_and_below(filters.team_id) if filters.team_id else None
+        board.me_unranked = _passes(members[me], filters, teams)
+    if sparklines:
+        series.attach_sparklines(board, [row for row in [*rows, pinned] if row is not None], versions=versions)
+    return board
+
+
+# --- CSV and JSON -------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = [
+    "rank", "email", "name", "team", "total_tokens", "input_tokens", "cache_write_tokens", "cache_read_tokens",
+    "output_tokens", "requests", "cost_usd",
+]
+
+
+def export_rows(rows: Iterable[BoardRow]) -> list[dict[str, Any]]:
+    """Rows as ``manage.py leaderboard --format json`` writes them (design.md §3)."""
+    return [
+        {
+            "rank": row.rank,
+            "email": row.email,
+            "name": row.name,
+            "team": row.team,
+            "total_tokens": row.totals.total_tokens,
+            "input_tokens": row.totals.input_tokens or 0,
+            "cache_write_tokens": row.totals.cache_write_tokens or 0,
+            "cache_read_tokens": row.totals.cache_read_tokens or 0,
+            "output_tokens": row.totals.output_tokens,
+            "requests": row.totals.requests,
+            "cost_usd": cents(row.totals.cost_usd),
+        }
+        for row in rows
+    ]
+
+
+def write_csv(rows: Iterable[BoardRow], out) -> None:
+    """The board as CSV, the same for the download and ``manage.py leaderboard --format csv``."""
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for item in export_rows(rows):
+        writer.writerow([spreadsheet_safe(item[column]) for column in EXPORT_COLUMNS])

@@ -1,0 +1,36 @@
+"""Computing the boards most people open first, after an import, so that nobody waits for them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from .. import cache, freshness
+from . import budget_use, catalog, ranking, teams, usage
+from .filters import DEFAULT_PERIOD, BoardFilters, resolve_period, utc_today
+
+# The default board and its common periods, and the teams.
+WARM_PERIODS = ("30d", "7d", "90d", "year")
+
+
+def warm_cache(*, today: date | None = None) -> list[str]:
+    """Compute and cache the common boards under the current data versions. Returns what was warmed."""
+    today = today or utc_today()
+    versions = cache.current()
+    found = catalog.load(versions)
+    warmed = []
+    for key in WARM_PERIODS:
+        filters = BoardFilters(period=resolve_period(key, today=today))
+        ranking.leaderboard(filters, viewer=None, catalog=found, sparklines=False, versions=versions)
+        warmed.append(f"board {key}")
+    default = resolve_period(DEFAULT_PERIOD, today=today)
+    teams.team_board(BoardFilters(period=default), catalog=found, versions=versions)
+    warmed.append(f"teams {DEFAULT_PERIOD}")
+    # What every person's own page shares: the company's weeks.
+    usage.company_weeks(default, today=today, versions=versions)
+    warmed.append(f"my usage {DEFAULT_PERIOD}")
+    # Budgets on every page: the policies, and everyone's budget for the default period.
+    budget_use.period_budgets(default, catalog=found, versions=versions)
+    warmed.append("budgets")
+    freshness.by_vendor(versions)
+    warmed.append("freshness")
+    return warmed

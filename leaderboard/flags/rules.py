@@ -1,0 +1,153 @@
+"""The flag rules: what each kind's numbers mean and their defaults, which days each rule looks at,
+how the kinds relate (which judge low usage, which covers another), and the admins' writes on rules
+and exemptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Person
+
+from ..budgets import Calendar
+from ..models import Exemption, FlagRule, Severity
+
+Kind = FlagRule.Kind
+
+# What each number of a rule means, per kind: (field, label, help). The rules page shows these.
+PARAMETERS: dict[str, list[tuple[str, str, str]]] = {
+    Kind.UNDERUSE: [
+        ("window_days", "Trailing days", "The window the share of budget is measured over."),
+        ("threshold", "Flag below (% of budget)", "Share of the window's budget used, in percent."),
+        ("severe_threshold", "High severity below (%)", "A second, higher severity for very low use."),
+    ],
+    Kind.INACTIVE: [
+        ("window_days", "Working days without usage", "No usage or activity from any source for this long."),
+    ],
+    Kind.DROP: [
+        ("window_days", "Recent days", "Usage over these last days…"),
+        ("baseline_days", "Against the previous days", "…compared with the person's own days before them."),
+        ("threshold", "Drop of more than (%)", "Daily average tokens down by more than this."),
+    ],
+    Kind.RUNAWAY: [
+        ("window_days", "Days looked at", "A spike older than this no longer keeps the flag open."),
+        ("threshold", "A day above (× daily budget)", "One day's spend above this multiple of a working day's budget."),
+        ("amount_usd", "Or a day above (USD)", "An absolute daily amount, whatever the budget. Empty: off."),
+        ("cap_usd", "Or this month's forecast above (USD)", "At the current pace. Empty: off."),
+    ],
+    Kind.UNATTRIBUTED: [
+        ("window_days", "Trailing days", "Usage of identities nobody is mapped to over this window…"),
+        ("amount_usd", "Above (USD)", "…above this amount, per identity. Shown to admins only."),
+    ],
+}
+
+DEFAULT_RULES: dict[str, dict] = {
+    Kind.UNDERUSE: {"severity": Severity.MEDIUM, "window_days": 30, "threshold": Decimal(10), "severe_threshold": Decimal(2)},
+    Kind.INACTIVE: {"severity": Severity.MEDIUM, "window_days": 10},
+    Kind.DROP: {"severity": Severity.LOW, "window_days": 14, "baseline_days": 56, "threshold": Decimal(70)},
+    Kind.RUNAWAY: {"severity": Severity.HIGH, "window_days": 7, "threshold": Decimal(5),
+                   "amount_usd": Decimal(1000), "cap_usd": Decimal(10000)},
+    Kind.UNATTRIBUTED: {"severity": Severity.MEDIUM, "window_days": 30, "amount_usd": Decimal(50)},
+}
+
+# The rules about a person, in the order they are judged (the flags of one run open in this order).
+PERSON_RULES = (Kind.INACTIVE, Kind.UNDERUSE, Kind.DROP, Kind.RUNAWAY)
+LOW_USAGE_RULES = (Kind.UNDERUSE, Kind.INACTIVE, Kind.DROP)
+# A more telling flag covers a weaker one about the same person: no second flag is opened.
+COVERED_BY = {Kind.UNDERUSE: (Kind.INACTIVE,), Kind.DROP: (Kind.INACTIVE, Kind.UNDERUSE)}
+# The chart on a flag shows this many days (more for drop, which compares two periods).
+SERIES_DAYS = 30
+
+SKIP_LABELS = {
+    "grace": "in their first days (grace period)",
+    "leave": "on leave",
+    "terminated": "terminated",
+    "exempt": "exempted by an admin",
+    "stale": "their vendors' data is not fresh",
+    "no_data": "no usage data imported yet",
+    "no_budget": "no budget applies",
+    "dismissed": "a recent dismissal still holds",
+}
+
+
+def ensure_rules() -> dict[str, FlagRule]:
+    """The rule rows, creating the defaults that are missing (a fresh install; a flushed test database)."""
+    FlagRule.objects.bulk_create(
+        [FlagRule(kind=kind, **params) for kind, params in DEFAULT_RULES.items()], ignore_conflicts=True
+    )
+    return {rule.kind: rule for rule in FlagRule.objects.all()}
+
+
+@dataclass
+class Windows:
+    """The days each enabled rule looks at, for a run as of ``as_of`` (windows end the day before)."""
+
+    as_of: date
+    end: date
+    rules: dict[str, FlagRule]
+    calendar: Calendar
+
+    def start(self, kind: str) -> date:
+        rule = self.rules[kind]
+        if kind == Kind.INACTIVE:
+            return self.working_days_back(rule.window_days)
+        return self.end - timedelta(days=rule.window_days - 1)
+
+    def baseline_start(self) -> date:
+        rule = self.rules[Kind.DROP]
+        return self.start(Kind.DROP) - timedelta(days=rule.baseline_days or 56)
+
+    def working_days_back(self, count: int) -> date:
+        """The first day of the last ``count`` working days ending at ``end``."""
+        day, seen = self.end, 0
+        while True:
+            if self.calendar.is_working(day):
+                seen += 1
+                if seen >= count:
+                    return day
+            day -= timedelta(days=1)
+            if (self.end - day).days > 366:
+                return day
+
+    def earliest(self) -> date:
+        """The first day any rule, the month's forecast or a flag's chart needs."""
+        starts = [self.end - timedelta(days=SERIES_DAYS - 1), self.end.replace(day=1)]
+        starts += [self.start(kind) for kind in self.rules if kind != Kind.UNATTRIBUTED]
+        if Kind.DROP in self.rules:
+            starts.append(self.baseline_start())
+        return min(starts)
+
+
+# --- Admin writes -------------------------------------------------------------------------------
+
+
+def update_rules(*, changes: dict[int, dict], by: Person) -> int:
+    """Save admins' edits to rules (rule id -> field values); returns how many rules changed."""
+    editable = {"enabled", "severity", "window_days", "baseline_days", "threshold", "severe_threshold",
+                "amount_usd", "cap_usd", "scope_team"}
+    with transaction.atomic():
+        for pk, values in changes.items():
+            fields = {k: v for k, v in values.items() if k in editable}
+            FlagRule.objects.filter(pk=pk).update(**fields, updated_by=by, updated_at=timezone.now())
+    return len(changes)
+
+
+def create_exemption(*, person: Person, reason: str, expires_on: date, rule: FlagRule | None = None,
+                     by: Person | None = None, starts_on: date | None = None) -> Exemption:
+    with transaction.atomic():
+        return Exemption.objects.create(person=person, rule=rule, reason=reason, expires_on=expires_on,
+                                        starts_on=starts_on or timezone.now().date(), created_by=by)
+
+
+def end_exemption(*, exemption: Exemption, today: date | None = None) -> None:
+    """End it now: it covered up to yesterday (or is dropped if it had not started)."""
+    today = today or timezone.now().date()
+    with transaction.atomic():
+        if exemption.starts_on >= today:
+            exemption.delete()
+        else:
+            Exemption.objects.filter(pk=exemption.pk).update(expires_on=today - timedelta(days=1))

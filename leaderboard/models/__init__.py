@@ -1,0 +1,34 @@
+"""The app's models, one module per domain; imported from here (``from leaderboard.models import Flag``)."""
+
+from .budgets import BudgetPolicy, BudgetPolicyQuerySet, OrgSettings, default_working_weekdays
+from .flags import (
+    SEVERITY_RANK,
+    Exemption,
+    Flag,
+    FlagEvaluation,
+    FlagEvent,
+    FlagNote,
+    FlagQuerySet,
+    FlagRule,
+    Severity,
+)
+from .notifications import Notification
+from .usage import (
+    SOURCE_RANK,
+    ActivityRecord,
+    DailyUsage,
+    DailyUsageQuerySet,
+    PersonDay,
+    Source,
+    TokenCounts,
+    UsageExport,
+    UsageRecord,
+)
+from .versions import CacheVersion
+
+__all__ = [
+    "SEVERITY_RANK", "SOURCE_RANK", "ActivityRecord", "BudgetPolicy", "BudgetPolicyQuerySet", "CacheVersion", "DailyUsage",
+    "DailyUsageQuerySet", "Exemption", "Flag", "FlagEvaluation", "FlagEvent", "FlagNote", "FlagQuerySet", "FlagRule",
+    "Notification", "OrgSettings", "PersonDay", "Severity", "Source", "TokenCounts", "UsageExport", "UsageRecord",
+    "default_working_weekdays",
+]
