@@ -401,3 +401,7 @@ def beat(export_id: int, owner: str, *, timeout: int) -> None:
 
 def is_beating(export_id: int, owner: str) -> bool:
     return bool(cache.get(_heartbeat_key(export_id, owner)))
+
+
+def stop_beating(export_id: int, owner: str) -> None:
+    cache.delete(_heartbeat_key(export_id, owner))

@@ -185,6 +185,16 @@ class Heartbeat:
     def __exit__(self, *exc_info) -> None:
         self._stop.set()
         self._thread.join()
+        # The attempt is over, whatever became of it: one that gave up on a database gone away, and
+        # could not even give its row back, is then taken over as soon as it is retried.
+        try:
+            cache.stop_beating(self.export_id, self.owner)
+        except Exception:
+            log.warning("Could not end the heartbeat of export %s", self.export_id, exc_info=True)
+
+
+# A claim beats at once; an attempt younger than this is never judged by its heartbeat.
+_CLAIM_SETTLES = timedelta(seconds=5)
 
 
 def _silent(export_id: int, owner: str) -> bool:
@@ -199,7 +209,7 @@ def abandoned_owner(export_id: int, *, confirm: bool = False) -> str | None:
     now = timezone.now()
     row = (
         UsageExport.objects.filter(
-            pk=export_id, status=Status.RUNNING, started_at__lt=now - timedelta(seconds=settings.IMPORT_HEARTBEAT_TIMEOUT)
+            pk=export_id, status=Status.RUNNING, started_at__lt=now - _CLAIM_SETTLES
         )
         .values_list("lease_owner", flat=True)
         .first()
@@ -329,7 +339,7 @@ def sweep() -> list[int]:
     )
     found = set(UsageExport.objects.filter(stale).values_list("pk", flat=True))
     running = UsageExport.objects.filter(
-        status=Status.RUNNING, started_at__lt=now - timedelta(seconds=settings.IMPORT_HEARTBEAT_TIMEOUT)
+        status=Status.RUNNING, started_at__lt=now - _CLAIM_SETTLES
     ).values_list("pk", "lease_owner")
     found.update(pk for pk, owner in running if _silent(pk, owner))
     return sorted(found)

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "leaderboard.logs.RequestLog",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -210,6 +211,8 @@ if REDIS_URL:
         # task (acks are late), or a healthy long import would be started a second time.
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=IMPORT_TIME_LIMIT + 15 * 60),
     }
+# Workers log through LOGGING below (one key=value line per task), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_IGNORE_RESULT = True  # Outcomes live on rows (UsageExport.status), not in a result backend.
 # Acknowledge after the task returns: a worker killed mid-import leaves the message on the broker, so
 # it is delivered again. Safe because every task is idempotent (claims a row, replace-upserts).
@@ -229,6 +232,15 @@ CELERY_TASK_SOFT_TIME_LIMIT = IMPORT_TIME_LIMIT - 60
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="leaderboard")
+# One queue by default. Separated, imports, notifications and the rest get queues of their own, so
+# that a long import never delays an email and each kind of work can have workers of its own
+# (README, "Running it in production").
+if env.bool("CELERY_SEPARATE_QUEUES", default=False):
+    CELERY_TASK_ROUTES = {
+        "leaderboard.tasks.import_export": {"queue": "imports"},
+        "leaderboard.tasks.send_notification": {"queue": "notifications"},
+        "leaderboard.tasks.send_digests": {"queue": "notifications"},
+    }
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
@@ -238,6 +250,8 @@ CELERY_BEAT_SCHEDULE = {
     # After the night's provider exports have landed, and before managers start their day (UTC).
     "evaluate-flags-daily": {"task": "leaderboard.tasks.evaluate_flags", "schedule": crontab(hour=5, minute=0)},
     "send-flag-digests": {"task": "leaderboard.tasks.send_digests", "schedule": crontab(hour=7, minute=0)},
+    # The Health page keeps a week of task runs.
+    "forget-old-task-runs": {"task": "leaderboard.tasks.forget_old_task_runs", "schedule": crontab(hour=3, minute=30)},
 }
 
 # --- Imports ------------------------------------------------------------------------------------
@@ -259,11 +273,14 @@ IMPORT_REQUEUE_AFTER = timedelta(seconds=env.int("IMPORT_REQUEUE_AFTER_SECONDS",
 IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=5000)
 DATA_UPLOAD_MAX_NUMBER_FILES = 200
 
+# One line per request and per task, key=value pairs, each line carrying the id of the request or
+# task it was logged in (leaderboard/logs.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "leaderboard.logs.ContextFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(context)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

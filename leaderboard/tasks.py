@@ -12,7 +12,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from . import flags, imports, notifications
+from . import flags, health, imports, notifications
 from .boards import warming
 from .models import UsageExport
 
@@ -111,3 +111,9 @@ def send_notification(notification_id: int) -> None:
 def send_digests() -> None:
     """Daily: queue the digests due today and send them (and anything a broker outage left pending)."""
     send_notifications(notifications.queue_digests(today=timezone.now().date()))
+
+
+@shared_task
+def forget_old_task_runs() -> None:
+    """Daily: the Health page keeps a week of task runs."""
+    health.forget_old_task_runs()

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include(imports)),
     path("", include(review)),
     path("", include("leaderboard.views.roster")),
+    path("", include("leaderboard.views.health")),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
 ]

@@ -18,7 +18,7 @@ import pytest
 
 from accounts.models import Person, Team
 from leaderboard import cache
-from tests.servers import own_redis  # noqa: F401 - the fault tests' own Redis
+from tests.servers import own_postgres, own_redis  # noqa: F401 - the fault tests' own servers
 from tests.workers import broker, workers  # noqa: F401 - fixtures shared by the worker and browser tests
 
 SAMPLES = Path(__file__).parent / "samples" / "org-acme"

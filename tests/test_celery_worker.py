@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from leaderboard import imports, tasks
-from leaderboard.models import PersonDay, UsageExport
+from leaderboard.models import PersonDay, TaskRun, UsageExport
 from tests.workers import wait_for
 
 pytestmark = pytest.mark.celery
@@ -34,3 +34,8 @@ def test_it_imports_an_upload_in_a_worker_process(workers, cast):
 
     wait_for(lambda: status_of(export) == "succeeded", timeout=60, workers=workers, what="the import")
     assert PersonDay.objects.get(person=cast.erin).total_tokens == 15
+    # The worker recorded the run for the Health page, and logged one line for it with the task's id.
+    run = wait_for(lambda: TaskRun.objects.filter(name="leaderboard.tasks.import_export", state="succeeded").first(),
+                   timeout=30, workers=workers, what="the task's run to be recorded")
+    assert run.duration is not None and run.duration > 0
+    assert f"task_id={run.task_id}" in workers.logs() and "state=success" in workers.logs()

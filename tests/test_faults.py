@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -25,6 +27,7 @@ from tests.conftest import PASSWORD
 from tests.workers import wait_for
 
 pytestmark = pytest.mark.celery
+ROOT = Path(__file__).resolve().parent.parent
 
 HEADER = "date,email,provider,model,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,requests,cost_usd\n"
 PEOPLE = ["erin@example.com", "sam@example.com", "lee@example.com", "maria@example.com"]
@@ -158,3 +161,128 @@ def test_with_redis_down_people_log_in_read_the_boards_and_upload_and_the_upload
     workers.start(beat=True, REDIS_URL=own_redis.url, IMPORT_REQUEUE_AFTER_SECONDS=1)
     wait_for(lambda: row(export).status == "succeeded", timeout=90, workers=workers, what="the upload's import")
     assert PersonDay.objects.get(person=cast.erin).total_tokens == 15
+
+
+# --- PostgreSQL going away ----------------------------------------------------------------------
+
+ROSTER = "email,name\n" + "".join(f"{email},{email.split('@')[0].title()}\n" for email in PEOPLE)
+QUEUE_AN_UPLOAD = """
+from django.core.files import File
+from django.db import transaction
+from leaderboard import imports, tasks
+with open("{path}", "rb") as handle, transaction.atomic():
+    export, _ = imports.store_export(content=File(handle, name="big.csv"), name="big.csv", origin="upload")
+    tasks.queue_import(export)
+"""
+
+
+def manage(*args: str, env: dict) -> str:
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "DJANGO_SETTINGS_MODULE": "leaderboard.settings", **env}, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def query(url: str, sql: str):
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=2) as db:
+            return db.execute(sql).fetchone()
+    except psycopg.OperationalError:
+        return None  # restarting
+
+
+def test_an_import_survives_postgresql_restarting_under_it_and_counts_everything_once(workers, own_postgres, tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL failover: run once, with the PostgreSQL suite")
+    import psycopg
+
+    with psycopg.connect(own_postgres.url(), autocommit=True) as admin:
+        admin.execute("CREATE DATABASE leaderboard")
+    url = own_postgres.url("leaderboard")
+    env = {"DATABASE_URL": url, "MEDIA_ROOT": str(workers.media_root), "REDIS_URL": workers.broker_url,
+           "CELERY_QUEUE": workers.queue, "VAR_DIR": str(tmp_path / "var")}
+    manage("migrate", "--verbosity", "0", env=env)
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    manage("import_people", str(tmp_path / "roster.csv"), env=env)
+    rows = [f"2026-{month:02d}-{day:02d},{email},mistral,model-{n},1,2,0,0,1,0.01\n"
+            for month in range(1, 12) for day in range(1, 29) for email in PEOPLE for n in range(40)]
+    (tmp_path / "big.csv").write_text(HEADER + "".join(rows))
+    workers.start(beat=True, DATABASE_URL=url, IMPORT_BATCH_SIZE=5)
+    manage("shell", "-c", QUEUE_AN_UPLOAD.format(path=tmp_path / "big.csv"), env=env)
+
+    def status():
+        return query(url, "SELECT status, attempts FROM leaderboard_usageexport") or ("restarting", None)
+
+    wait_for(lambda: status()[0] == "running", timeout=60, workers=workers, what="the import to start")
+    own_postgres.restart()
+    restarted = time.monotonic()
+
+    wait_for(lambda: status()[0] == "succeeded", timeout=120, workers=workers, what="the import after the restart")
+    print(f"import finished {time.monotonic() - restarted:.1f} s after PostgreSQL restarted, "
+          f"attempts: {status()[1]}")
+    assert query(url, "SELECT count(*) FROM leaderboard_usagerecord") == (len(rows),)
+    assert query(url, "SELECT sum(total_tokens), sum(requests) FROM leaderboard_personday") == (3 * len(rows), len(rows))
+
+
+# --- The same work twice ------------------------------------------------------------------------
+
+
+def test_the_same_import_sent_twice_to_two_workers_at_once_is_done_once(workers, cast):
+    export, rows = big_export(models=10)
+    workers.start(IMPORT_BATCH_SIZE=50)
+    workers.start(IMPORT_BATCH_SIZE=50)
+    send(export, workers.broker_url, workers.queue)
+    send(export, workers.broker_url, workers.queue)
+
+    wait_for(lambda: row(export).status == "succeeded", timeout=90, workers=workers, what="the import")
+    time.sleep(2)  # the second delivery, refused by the claim
+    assert row(export).attempts == 1
+    assert_counted_once(rows)
+
+
+# --- A flag evaluation cut short ----------------------------------------------------------------
+
+
+def company_with_a_month_of_days(people: int = 5000) -> None:
+    """Enough people that an evaluation takes a second or two: long enough to be killed midway."""
+    from datetime import timedelta
+
+    from accounts.models import Person
+    from leaderboard.models import PersonDay
+
+    today = timezone.now().date()
+    Person.objects.bulk_create(Person(email=f"p{n}@bench.example", name=f"P {n}", start_date=today.replace(year=2024))
+                               for n in range(people))
+    ids = list(Person.objects.values_list("pk", flat=True))
+    PersonDay.objects.bulk_create(
+        (PersonDay(person_id=pk, day=today - timedelta(days=day), total_tokens=10, cost_usd=1 if pk % 3 else 0,
+                   active=bool(pk % 3)) for pk in ids for day in range(1, 41)),
+        batch_size=5000,
+    )
+    UsageExport.objects.create(file="x", original_name="x", size=1, sha256="x", status="succeeded",
+                               vendors=["anthropic"], first_day=today - timedelta(days=40),
+                               last_day=today - timedelta(days=1))
+
+
+def test_a_flag_evaluation_killed_midway_writes_nothing_and_the_next_delivery_does_it_once(workers):
+    from leaderboard.models import Flag, FlagEvaluation, TaskRun
+
+    company_with_a_month_of_days()
+    first = workers.start()
+    with celery_app.connection_for_write(workers.broker_url) as broker:
+        tasks.evaluate_flags.apply_async(connection=broker, queue=workers.queue)
+    wait_for(lambda: TaskRun.objects.filter(name="leaderboard.tasks.evaluate_flags").exists(),
+             timeout=60, workers=workers, what="the evaluation to start")
+    workers.kill(first)
+    assert not FlagEvaluation.objects.exists() and not Flag.objects.exists()  # one transaction, rolled back
+
+    # Redis hands the unacknowledged message to the next worker that starts after its visibility timeout.
+    time.sleep(5)
+    workers.start(CELERY_VISIBILITY_TIMEOUT=4)
+    wait_for(lambda: FlagEvaluation.objects.exists(), timeout=90, workers=workers, what="the redelivered evaluation")
+    time.sleep(1)
+    assert FlagEvaluation.objects.count() == 1
+    flagged = Flag.objects.values_list("person_id", "rule__kind")
+    assert flagged and len(flagged) == len(set(flagged))

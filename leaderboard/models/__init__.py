@@ -13,6 +13,7 @@ from .flags import (
     Severity,
 )
 from .notifications import Notification
+from .operations import TaskRun
 from .usage import (
     SOURCE_RANK,
     ActivityRecord,
@@ -29,6 +30,6 @@ from .versions import CacheVersion
 __all__ = [
     "SEVERITY_RANK", "SOURCE_RANK", "ActivityRecord", "BudgetPolicy", "BudgetPolicyQuerySet", "CacheVersion", "DailyUsage",
     "DailyUsageQuerySet", "Exemption", "Flag", "FlagEvaluation", "FlagEvent", "FlagNote", "FlagQuerySet", "FlagRule",
-    "Notification", "OrgSettings", "PersonDay", "Severity", "Source", "TokenCounts", "UsageExport", "UsageRecord",
+    "Notification", "OrgSettings", "PersonDay", "Severity", "Source", "TaskRun", "TokenCounts", "UsageExport", "UsageRecord",
     "default_working_weekdays",
 ]
