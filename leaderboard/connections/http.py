@@ -116,11 +116,11 @@ class Client:
 
     def __init__(self, *, base_url: str, headers: dict[str, str] | None = None, auth=None, secret: str = "",
                  on_call: Callable[[], None] | None = None, retries: int | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] | None = None):
         self.secret = secret
         self.retries = settings.CONNECTION_RETRIES if retries is None else retries
         self.on_call = on_call or (lambda: None)
-        self.sleep = sleep
+        self.sleep = sleep or time.sleep
         self.requests = 0
         self.pages = 0
         timeout = httpx.Timeout(settings.CONNECTION_READ_TIMEOUT, connect=settings.CONNECTION_CONNECT_TIMEOUT)
