@@ -10,6 +10,8 @@ urlpatterns = [
     path("", include(imports)),
     path("", include(review)),
     path("", include("leaderboard.views.roster")),
+    path("", include("leaderboard.views.connections")),
+    path("", include("leaderboard.views.reconciliation")),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
 ]
