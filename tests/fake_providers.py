@@ -20,10 +20,10 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 KEYS = {
-    "anthropic": "sk-ant-admin01-FAKEanthropicSECRET0001",
-    "openai": "sk-admin-FAKEopenaiSECRET00000000002",
-    "cursor": "crsr_FAKEcursorSECRET000000000003",
-    "github": "github_pat_FAKEgithubSECRET00000004",
+    "anthropic": "sk-ant-admin01-FAKEanthropicSECRETqz0001",
+    "openai": "sk-admin-FAKEopenaiSECRETxyzzyplugh02",
+    "cursor": "crsr_FAKEcursorSECRETfrobnicate03",
+    "github": "github_pat_FAKEgithubSECRETwibble04",
 }
 SONNET, HAIKU = "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"
 
