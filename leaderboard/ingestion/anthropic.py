@@ -378,7 +378,7 @@ def _cost_row(result, day: date) -> CostRow:
     what = fields.text(result.get("description"), "description") or fields.text(result.get("cost_type"), "cost_type")
     return CostRow(
         vendor=VENDOR, source="anthropic_cost_report", day=day, amount_usd=amount or Decimal(0),
-        dims=f"workspace {workspace}" + (f" | {what}" if what else ""), model=fields.text(result.get("model"), "model"),
+        dims=(f"workspace {workspace}" + (f" | {what}" if what else ""))[:255], model=fields.text(result.get("model"), "model"),
     )
 
 

@@ -346,7 +346,7 @@ def _cost_row(result, day: date) -> CostRow:
     api_key = fields.text(result.get("api_key_id"), "api_key_id")
     dims = f"project {project}" + (f" | key {api_key}" if api_key else "") + (f" | {line_item}" if line_item else "")
     return CostRow(
-        vendor=VENDOR, source="openai_costs", day=day, amount_usd=value or Decimal(0), dims=dims,
+        vendor=VENDOR, source="openai_costs", day=day, amount_usd=value or Decimal(0), dims=dims[:255],
         # "gpt-5.2-2025-12-11, input": the model is what comes before the comma, when there is one.
         model=line_item.split(",", 1)[0].strip() if "," in line_item else "",
     )
