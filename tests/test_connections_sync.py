@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 from django.core.files.base import ContentFile
 from django.db.models import Sum
+from django.utils import timezone
 
-from leaderboard import imports
+from leaderboard import imports, tasks
 from leaderboard.connections import setup, sync
 from leaderboard.models import Connection, PersonDay, ProviderCost, SyncRun, UsageExport, UsageRecord
 from tests.fake_providers import KEYS, SONNET, Entry
@@ -338,3 +339,15 @@ def test_testing_a_connection_says_exactly_why_it_failed(providers, cast, settin
                                           base_url="http://127.0.0.1:9")
     worked, said = sync.test_connection(unreachable)
     assert not worked and said.startswith("Unreachable") and "could not connect" in said
+
+
+def test_beat_queues_only_the_connections_that_are_due(cast, providers, sent_tasks):
+    due = setup.create_connection(vendor="cursor", name="due", credential=KEYS["cursor"])
+    later = setup.create_connection(vendor="openai", name="later", credential=KEYS["openai"])
+    Connection.objects.filter(pk=later.pk).update(next_sync_at=timezone.now() + timedelta(minutes=30))
+    stopped = setup.create_connection(vendor="anthropic", name="stopped", credential=KEYS["anthropic"])
+    Connection.objects.filter(pk=stopped.pk).update(status=Connection.Status.STOPPED)
+
+    tasks.sync_due_connections()
+
+    assert sent_tasks == [("leaderboard.tasks.sync_connection", (due.pk,), {})]
