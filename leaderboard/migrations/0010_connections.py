@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
                 ('credential_hint', models.CharField(blank=True, editable=False, max_length=4)),
                 ('options', models.JSONField(blank=True, default=dict)),
                 ('enabled', models.BooleanField(default=True)),
-                ('status', models.CharField(choices=[('new', 'Not synced yet'), ('ok', 'Syncing'), ('failing', 'Last sync failed'), ('stopped', 'Stopped: credential refused')], default='new', max_length=10)),
+                ('status', models.CharField(choices=[('new', 'Not synced yet'), ('ok', 'Healthy'), ('failing', 'Last sync failed'), ('stopped', 'Stopped: credential refused')], default='new', max_length=10)),
                 ('sync_interval', models.DurationField(default=datetime.timedelta(seconds=3600))),
                 ('repull_days', models.PositiveSmallIntegerField(blank=True, null=True)),
                 ('lease_owner', models.CharField(blank=True, max_length=32)),

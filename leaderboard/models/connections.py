@@ -27,7 +27,7 @@ class Connection(models.Model):
 
     class Status(models.TextChoices):
         NEW = "new", "Not synced yet"
-        OK = "ok", "Syncing"
+        OK = "ok", "Healthy"
         FAILING = "failing", "Last sync failed"
         STOPPED = "stopped", "Stopped: credential refused"
 
