@@ -145,6 +145,15 @@ def retry_export(export: UsageExport, *, attributed_to: Person | None = None) ->
     return bool(updated)
 
 
+def reimport_export(export: UsageExport) -> bool:
+    """Queue an imported export again: a provider answered with these exact bytes after a newer answer
+    had replaced its rows (a day revised, then revised back), so they must replace those rows again."""
+    return bool(UsageExport.objects.filter(pk=export.pk, status=Status.SUCCEEDED).update(
+        status=Status.QUEUED, attempts=0, problems=[], failure="", lease_owner="", lease_expires_at=None,
+        finished_at=None,
+    ))
+
+
 # --- Leases ------------------------------------------------------------------------------------
 #
 # One attempt holds an export at a time: ``claim`` moves it to running under a new owner token with

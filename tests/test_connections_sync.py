@@ -96,6 +96,7 @@ def test_an_hourly_run_asks_only_for_the_recent_days(providers, cast):
     sync.run(connection.pk, force=True)
     providers.requests.clear()
     Connection.objects.filter(pk=connection.pk).update(next_sync_at=None)
+    providers.usage["anthropic"][today] = [Entry("user_erin", SONNET, 40, 2)]  # a new day has begun
 
     outcome = sync.run(connection.pk)
 
@@ -104,8 +105,9 @@ def test_an_hourly_run_asks_only_for_the_recent_days(providers, cast):
     assert outcome.run.window_start == today - timedelta(days=3)
     starts = {call.param("starting_at")[:10] for call in providers.calls("anthropic", "usage_report/messages")}
     assert starts == {(today - timedelta(days=3)).isoformat()}
-    # Nothing before the window was asked for again, and nothing counted twice.
-    assert tokens(cast.erin) == sum(1100 * (today - timedelta(days=n)).day for n in range(9, 0, -1))
+    # Nothing before the window was asked for again, nothing counted twice, and the new day is in.
+    assert tokens(cast.erin) == sum(1100 * (today - timedelta(days=n)).day for n in range(9, 0, -1)) + 42
+    assert tokens(cast.erin, day=today) == 42
 
 
 def test_a_run_not_due_does_nothing(providers, cast):
@@ -351,3 +353,20 @@ def test_beat_queues_only_the_connections_that_are_due(cast, providers, sent_tas
     tasks.sync_due_connections()
 
     assert sent_tasks == [("leaderboard.tasks.sync_connection", (due.pk,), {})]
+
+
+def test_a_day_revised_and_revised_back_ends_as_the_provider_last_said(providers, cast):
+    today = seeded(providers, days=2)
+    connection = connect(providers, "anthropic", days_back=2)
+    day = today - timedelta(days=1)
+    original = providers.usage["anthropic"][day][0]
+    assert sync.run(connection.pk, force=True).ok
+    first = tokens(cast.erin, day=day)
+
+    providers.usage["anthropic"][day][0] = Entry("user_erin", SONNET, 5, 5)
+    assert sync.run(connection.pk, force=True).ok
+    assert tokens(cast.erin, day=day) == 10
+
+    providers.usage["anthropic"][day][0] = original  # the same bytes as the first run's answer
+    outcome = sync.run(connection.pk, force=True)
+    assert outcome.ok and tokens(cast.erin, day=day) == first

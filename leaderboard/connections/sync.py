@@ -209,8 +209,10 @@ class _Run:
             origin=UsageExport.Origin.CONNECTION, requested_format=fetched.format, sync_run=self.record,
         )
         if not created and export.status == UsageExport.Status.SUCCEEDED:
-            self.record.exports_unchanged += 1
-            return
+            if not _superseded(export):
+                self.record.exports_unchanged += 1
+                return
+            imports.reimport_export(export)
         if not created and export.status == UsageExport.Status.FAILED:
             imports.retry_export(export)  # the parser may have been fixed since
         processed = imports.process_export(export.pk)
@@ -222,6 +224,20 @@ class _Run:
         self.record.exports_new += 1
         self.record.rows_read += export.rows_read
         self.record.records_written += export.records_written
+
+
+def _superseded(export: UsageExport) -> bool:
+    """Whether a newer answer of the same kind, for days this one covers, has been imported since:
+    then these same bytes, coming back, must be applied again to win back their rows."""
+    newer = UsageExport.objects.filter(format=export.format, status=UsageExport.Status.SUCCEEDED,
+                                       created_at__gt=export.created_at).exclude(pk=export.pk)
+    if export.sync_run_id is not None:
+        # Another connection's answers hold other keys (another organisation's): they replaced nothing.
+        connection_id = SyncRun.objects.filter(pk=export.sync_run_id).values_list("connection_id", flat=True)
+        newer = newer.filter(Q(sync_run__isnull=True) | Q(sync_run__connection_id__in=connection_id))
+    if export.first_day is not None:
+        newer = newer.filter(first_day__lte=export.last_day, last_day__gte=export.first_day)
+    return newer.exists()
 
 
 def run(connection_id: int, *, force: bool = False, on: date | None = None) -> Outcome | None:
