@@ -42,7 +42,7 @@ class ConnectionForm(forms.Form):
                 "organization": connection.options.get("organization", ""),
                 "enterprise": connection.options.get("enterprise", ""),
                 "start": connection.options.get("start"), "enabled": connection.enabled,
-                "sync_interval": int(connection.sync_interval.total_seconds() // 60),
+                "sync_interval": connection.sync_interval_minutes,
                 "repull_days": connection.repull_days,
             })
         super().__init__(*args, **kwargs)

@@ -30,7 +30,7 @@ def public(connection: Connection) -> dict:
     return {
         "vendor": connection.vendor, "name": connection.name, "base_url": connection.base_url,
         "options": connection.options, "enabled": connection.enabled,
-        "sync_interval_minutes": int(connection.sync_interval.total_seconds() // 60),
+        "sync_interval_minutes": connection.sync_interval_minutes,
         "repull_days": connection.repull_days, "credential_hint": connection.credential_hint,
     }
 

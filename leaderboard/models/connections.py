@@ -68,6 +68,10 @@ class Connection(models.Model):
         return reverse("connection_detail", args=[self.pk])
 
     @property
+    def sync_interval_minutes(self) -> int:
+        return int(self.sync_interval.total_seconds() // 60)
+
+    @property
     def is_running(self) -> bool:
         return bool(self.lease_owner) and self.lease_expires_at is not None and self.lease_expires_at > timezone.now()
 
