@@ -81,6 +81,8 @@ class HistoryFilterForm(forms.Form):
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "All")] + list(UsageExport.Status.choices)
     )
+    # The exports one connection run fetched (linked from the connection's page).
+    sync_run = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
 class IdentitySearchForm(forms.Form):

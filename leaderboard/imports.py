@@ -90,6 +90,7 @@ def store_export(
     uploaded_by: Person | None = None,
     attributed_to: Person | None = None,
     requested_format: str = "",
+    sync_run=None,
 ) -> tuple[UsageExport, bool]:
     """Keep the bytes and make the export's row (queued for import, unless refused outright).
 
@@ -111,7 +112,7 @@ def store_export(
     stored_name = default_storage.save(f"exports/{timezone.now():%Y/%m}/{Path(name).name}", content)
     export = UsageExport(
         file=stored_name, original_name=Path(name).name, size=size, sha256=sha256, origin=origin,
-        uploaded_by=uploaded_by, attributed_to=attributed_to, requested_format=requested_format,
+        uploaded_by=uploaded_by, attributed_to=attributed_to, requested_format=requested_format, sync_run=sync_run,
     )
     if size > settings.IMPORT_MAX_BYTES:
         # Still kept: it is what the provider sent, and the limit can be raised to import it.
@@ -142,6 +143,15 @@ def retry_export(export: UsageExport, *, attributed_to: Person | None = None) ->
         finished_at=None, **changes,
     )
     return bool(updated)
+
+
+def reimport_export(export: UsageExport) -> bool:
+    """Queue an imported export again: a provider answered with these exact bytes after a newer answer
+    had replaced its rows (a day revised, then revised back), so they must replace those rows again."""
+    return bool(UsageExport.objects.filter(pk=export.pk, status=Status.SUCCEEDED).update(
+        status=Status.QUEUED, attempts=0, problems=[], failure="", lease_owner="", lease_expires_at=None,
+        finished_at=None,
+    ))
 
 
 # --- Leases ------------------------------------------------------------------------------------

@@ -252,6 +252,8 @@ CELERY_BEAT_SCHEDULE = {
     "send-flag-digests": {"task": "leaderboard.tasks.send_digests", "schedule": crontab(hour=7, minute=0)},
     # The Health page keeps a week of task runs.
     "forget-old-task-runs": {"task": "leaderboard.tasks.forget_old_task_runs", "schedule": crontab(hour=3, minute=30)},
+    # Each connection has its own interval (hourly by default); this only looks for the ones due.
+    "sync-due-connections": {"task": "leaderboard.tasks.sync_due_connections", "schedule": timedelta(minutes=5)},
 }
 
 # --- Imports ------------------------------------------------------------------------------------
@@ -272,6 +274,23 @@ IMPORT_HEARTBEAT_TIMEOUT = env.int("IMPORT_HEARTBEAT_TIMEOUT", default=20)
 IMPORT_REQUEUE_AFTER = timedelta(seconds=env.int("IMPORT_REQUEUE_AFTER_SECONDS", default=2 * 60))
 IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=5000)
 DATA_UPLOAD_MAX_NUMBER_FILES = 200
+
+# --- Provider connections ------------------------------------------------------------------------
+# Fernet keys for credentials at rest, comma separated: the first encrypts, all decrypt (rotation:
+# README "Provider connections"). Unset: one key derived from SECRET_KEY, for laptops.
+CREDENTIAL_KEYS = env.list("CREDENTIAL_KEYS", default=[])
+# Every call to a provider: seconds to connect and to wait for an answer.
+CONNECTION_CONNECT_TIMEOUT = env.float("CONNECTION_CONNECT_TIMEOUT", default=10.0)
+CONNECTION_READ_TIMEOUT = env.float("CONNECTION_READ_TIMEOUT", default=60.0)
+# 5xx answers and timeouts are tried again this many times, waiting base * 2^n seconds (up to a minute).
+CONNECTION_RETRIES = env.int("CONNECTION_RETRIES", default=4)
+CONNECTION_BACKOFF_SECONDS = env.float("CONNECTION_BACKOFF_SECONDS", default=2.0)
+# A 429's Retry-After is honoured up to this many seconds and this many times per call; longer, the
+# run stops and the next one carries on.
+CONNECTION_MAX_RETRY_AFTER = env.int("CONNECTION_MAX_RETRY_AFTER", default=120)
+CONNECTION_RATE_LIMIT_RETRIES = env.int("CONNECTION_RATE_LIMIT_RETRIES", default=5)
+# A running sync renews its lease after every call; a worker that died lets it lapse this soon.
+CONNECTION_LEASE = timedelta(seconds=env.int("CONNECTION_LEASE_SECONDS", default=15 * 60))
 
 # One line per request and per task, key=value pairs, each line carrying the id of the request or
 # task it was logged in (leaderboard/logs.py).

@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db import connection
 
 from . import identities, rollups
-from .ingestion.rows import ActivityRow, IdentityRow, UsageRow
-from .models import SOURCE_RANK, ActivityRecord, UsageExport, UsageRecord
+from .ingestion.rows import ActivityRow, CostRow, IdentityRow, UsageRow
+from .models import SOURCE_RANK, ActivityRecord, ProviderCost, UsageExport, UsageRecord
 from .pricing import unit_prices
 
 log = logging.getLogger(__name__)
@@ -175,6 +175,8 @@ class Writer:
         self.usage: list[UsageRow] = []
         self.activity: list[ActivityRow] = []
         self.identity_rows: list[IdentityRow] = []
+        # A provider's cost report is small (a few hundred amounts a month): summed here per key.
+        self.costs: dict[tuple[str, str, date, str], ProviderCost] = {}
         self.unpriced: set[tuple[str, str]] = set()  # (vendor, model) of rows that came without a cost
         self.touched: set[int] = set()
         self.rows_read = self.records_written = 0
@@ -201,8 +203,31 @@ class Writer:
             self.activity.append(item)
             if len(self.activity) >= self.batch_size:
                 self._write_activity()
+        elif isinstance(item, CostRow):
+            self._add_cost(item)
         else:
             self.identity_rows.append(item)
+
+    def _add_cost(self, row: CostRow) -> None:
+        dims = row.dims[:255]
+        key = (row.vendor, row.source, row.day, dims)
+        found = self.costs.get(key)
+        if found is None:
+            self.costs[key] = ProviderCost(vendor=row.vendor, source=row.source, day=row.day, dims=dims,
+                                           model=row.model[:200], amount_usd=row.amount_usd, export_id=self.export_id)
+            self._see([row])
+        else:
+            found.amount_usd += row.amount_usd
+
+    def _write_costs(self) -> int:
+        """A later report replaces an earlier one's amount of the same key (a revised day)."""
+        if not self.costs:
+            return 0
+        ProviderCost.objects.bulk_create(
+            self.costs.values(), update_conflicts=True, unique_fields=["vendor", "source", "day", "dims"],
+            update_fields=["amount_usd", "model", "export"], batch_size=500,
+        )
+        return len(self.costs)
 
     def _see(self, rows) -> None:
         days = {row.day for row in rows}
@@ -271,6 +296,7 @@ class Writer:
             self._stage_prices(cursor)
             for stage in (USAGE_STAGE, ACTIVITY_STAGE):
                 self.records_written += stage.merge(cursor, self.export_id, self.attempt)
+        self.records_written += self._write_costs()
         merged = time.monotonic()
         moved, moved_people = identities.apply_identity_rows(self.identity_rows) if self.identity_rows else (0, set())
         handed = time.monotonic()

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from . import flags, health, imports, notifications
 from .boards import warming
+from .connections import sync as connection_sync
 from .models import UsageExport
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,11 @@ def after_usage_changed(people: Iterable[int]) -> None:
         send_after_commit(evaluate_flags, person_ids=sorted(people))
 
 
+def queue_sync(connection_id: int) -> None:
+    """Run a connection's sync on a worker ("Sync now", once ``connection_sync.request_sync`` said yes)."""
+    send_after_commit(sync_connection, connection_id)
+
+
 def send_notifications(notification_ids: Iterable[int]) -> None:
     """Send notification rows already committed. Should the broker be down, a row stays pending and
     the next ``send_digests`` sends it."""
@@ -86,6 +92,26 @@ def sweep_imports() -> None:
 def warm_boards() -> None:
     """Compute the common boards after an import, so that the first visitor doesn't wait for them."""
     warming.warm_cache()
+
+
+# --- Provider connections (their command twin: ``sync``) -----------------------------------------
+
+
+@shared_task(**TRANSIENT)
+def sync_connection(connection_id: int) -> None:
+    """Claims the connection (nothing happens if it is running elsewhere, or not due and not asked
+    for), syncs it, and queues what follows for the people whose numbers moved. A provider's errors
+    end the run with the reason on its row; only database outages are retried here."""
+    outcome = connection_sync.run(connection_id)
+    if outcome is not None:
+        after_usage_changed(outcome.people)
+
+
+@shared_task
+def sync_due_connections() -> None:
+    """Every few minutes from beat: queue the connections whose interval has passed or that were asked for."""
+    for connection_id in connection_sync.due():
+        send(sync_connection, connection_id)
 
 
 # --- Flags and notifications (their command twins: ``evaluate_flags`` and ``flags``) --------------

@@ -11,6 +11,8 @@ urlpatterns = [
     path("", include(review)),
     path("", include("leaderboard.views.roster")),
     path("", include("leaderboard.views.health")),
+    path("", include("leaderboard.views.connections")),
+    path("", include("leaderboard.views.reconciliation")),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
 ]

@@ -18,6 +18,7 @@ import pytest
 
 from accounts.models import Person, Team
 from leaderboard import cache
+from tests.fake_providers import providers  # noqa: F401 - the connection tests' fake provider APIs
 from tests.servers import own_postgres, own_redis  # noqa: F401 - the fault tests' own servers
 from tests.workers import broker, workers  # noqa: F401 - fixtures shared by the worker and browser tests
 

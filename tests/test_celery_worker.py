@@ -38,4 +38,5 @@ def test_it_imports_an_upload_in_a_worker_process(workers, cast):
     run = wait_for(lambda: TaskRun.objects.filter(name="leaderboard.tasks.import_export", state="succeeded").first(),
                    timeout=30, workers=workers, what="the task's run to be recorded")
     assert run.duration is not None and run.duration > 0
-    assert f"task_id={run.task_id}" in workers.logs() and "state=success" in workers.logs()
+    wait_for(lambda: f"task_id={run.task_id} task=leaderboard.tasks.import_export state=success" in workers.logs(),
+             timeout=10, workers=workers, what="the task's log line")

@@ -7,6 +7,8 @@
   account that created it.
 - ``claude_code_analytics``: ``GET /v1/organizations/usage_report/claude_code``, per-actor daily Claude
   Code activity with tokens and cost per model.
+- ``anthropic_cost_report``: ``GET /v1/organizations/cost_report``, what the organisation was charged
+  per day (by workspace and description), in cents as decimal strings; for reconciliation only.
 
 Each accepts one page, a JSON array of pages, or JSON Lines with a page per line. Field meanings are in
 ``provider-formats.md`` sections 1 and 2.
@@ -16,13 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 
 from accounts.models import ProviderIdentity
 
 from . import fields
 from .formats import Format
 from .reading import Export
-from .rows import ActivityRow, IdentityKey, IdentityRow, Item, ParseContext, Problem, UsageRow
+from .rows import ActivityRow, CostRow, IdentityKey, IdentityRow, Item, ParseContext, Problem, UsageRow
 
 VENDOR = "anthropic"
 Kind = ProviderIdentity.Kind
@@ -47,10 +50,6 @@ def _items(export: Export, context: ParseContext) -> Iterator[tuple[str, dict] |
                 yield f"{place} data[{index}]", item
             else:
                 yield Problem(f"{place} data[{index}]", "", "must be an object")
-
-
-
-
 
 
 def _first_items(doc) -> list:
@@ -338,6 +337,51 @@ def _activity(record: dict, identity: IdentityKey, day: date) -> ActivityRow:
     )
 
 
+# --- Cost report ------------------------------------------------------------------------------
+
+
+def sniff_cost_report(doc) -> bool:
+    buckets = _first_items(doc)
+    if not buckets or not all(isinstance(b, dict) and isinstance(b.get("starting_at"), str) for b in buckets):
+        return False
+    results = [r for b in buckets if isinstance(b.get("results"), list) for r in b["results"] if isinstance(r, dict)]
+    return bool(results) and all("amount" in r and "currency" in r for r in results)
+
+
+def parse_cost_report(export: Export, context: ParseContext) -> Iterator[Item]:
+    for entry in _items(export, context):
+        if isinstance(entry, Problem):
+            yield entry
+            continue
+        where, bucket = entry
+        try:
+            day, results = _bucket(bucket)
+        except fields.FieldError as error:
+            yield Problem(where, error.field, error.message)
+            continue
+        for index, result in enumerate(results):
+            try:
+                yield _cost_row(result, day)
+            except fields.FieldError as error:
+                yield Problem(f"{where}.results[{index}]", error.field, error.message)
+
+
+def _cost_row(result, day: date) -> CostRow:
+    if not isinstance(result, dict):
+        raise fields.FieldError("", "must be an object")
+    currency = fields.text(result.get("currency"), "currency") or "USD"
+    if currency.upper() != "USD":
+        raise fields.FieldError("currency", f"must be USD, got {fields.show(currency)}")
+    # Decimal strings in cents, fractional cents included ("2764.5690" is $27.65).
+    amount = fields.money(result.get("amount"), "amount", cents=True)
+    workspace = fields.text(result.get("workspace_id"), "workspace_id") or "default"
+    what = fields.text(result.get("description"), "description") or fields.text(result.get("cost_type"), "cost_type")
+    return CostRow(
+        vendor=VENDOR, source="anthropic_cost_report", day=day, amount_usd=amount or Decimal(0),
+        dims=(f"workspace {workspace}" + (f" | {what}" if what else ""))[:255], model=fields.text(result.get("model"), "model"),
+    )
+
+
 FORMATS = [
     Format(
         name="anthropic_usage_report",
@@ -366,5 +410,12 @@ FORMATS = [
         kind="json",
         sniff=sniff_claude_code,
         parse=parse_claude_code,
+    ),
+    Format(
+        name="anthropic_cost_report",
+        label="Anthropic cost report (Admin API)",
+        kind="json",
+        sniff=sniff_cost_report,
+        parse=parse_cost_report,
     ),
 ]

@@ -21,6 +21,12 @@ and counts once.
 
 ``cursor_daily_usage``: pages of ``POST /teams/daily-usage-data``, ``{data: [...], period}``, one
 row per person and day with activity counts (requests, accepted lines, accepted edits) and no tokens.
+
+``cursor_members``: ``GET /teams/members``, ``{teamMembers: [{name, email, role}]}``: who is on the team.
+
+``cursor_spend``: pages of ``POST /teams/spend``, ``{teamMemberSpend: [...], subscriptionCycleStart}``:
+each member's spend in the current billing cycle (``spendCents``), for reconciliation only. It covers
+the cycle so far, so it is kept on the cycle's first day and replaced by each later answer.
 """
 
 from __future__ import annotations
@@ -34,12 +40,13 @@ from accounts.models import ProviderIdentity
 from . import fields
 from .formats import Format
 from .reading import Export
-from .rows import ActivityRow, IdentityKey, Item, ParseContext, Problem, UsageRow
+from .rows import ActivityRow, CostRow, IdentityKey, IdentityRow, Item, ParseContext, Problem, UsageRow
 
 VENDOR = "cursor"
 # The sources these rows count as (leaderboard.models.Source values: that module imports this package,
 # so the names are written out rather than imported).
 SOURCE_EVENTS, SOURCE_DAILY = "cursor_events", "cursor_daily"
+SOURCE_SPEND = "cursor_spend"
 
 # Words in Kind or Cost that say Cursor charged nothing for the request ("Errored, No Charge",
 # "Aborted, Not Charged", "Free"). "Included" is not one of them: included usage still has a model
@@ -267,6 +274,57 @@ def _daily_row(day) -> ActivityRow:
     )
 
 
+# --- members and spend, Admin API JSON -----------------------------------------------------------
+
+
+def sniff_members(document) -> bool:
+    return isinstance(document, dict) and isinstance(document.get("teamMembers"), list)
+
+
+def parse_members(export: Export, context: ParseContext) -> Iterator[Item]:
+    for where, page in export.documents():
+        members = page.get("teamMembers") if isinstance(page, dict) else None
+        if not isinstance(members, list):
+            yield Problem(f"{context.file_name} {where}", "teamMembers", "must be a list of team members")
+            continue
+        for index, member in enumerate(members):
+            try:
+                if not isinstance(member, dict):
+                    raise fields.FieldError("", "must be a team member object")
+                identity = _email_identity(member.get("email"), "email")
+                yield IdentityRow(identity=identity, label=fields.text(member.get("name"), "name") or identity.value,
+                                  email=identity.value)
+            except fields.FieldError as error:
+                yield Problem(f"{context.file_name} {where} teamMembers[{index}]", error.field, error.message)
+
+
+def sniff_spend(document) -> bool:
+    return isinstance(document, dict) and isinstance(document.get("teamMemberSpend"), list)
+
+
+def parse_spend(export: Export, context: ParseContext) -> Iterator[Item]:
+    for where, page in export.documents():
+        place = f"{context.file_name} {where}"
+        spend = page.get("teamMemberSpend") if isinstance(page, dict) else None
+        if not isinstance(spend, list):
+            yield Problem(place, "teamMemberSpend", "must be a list of members' spend")
+            continue
+        try:
+            cycle = fields.epoch_day(page.get("subscriptionCycleStart"), "subscriptionCycleStart", milliseconds=True)
+        except fields.FieldError as error:
+            yield Problem(place, error.field, error.message)
+            continue
+        for index, member in enumerate(spend):
+            try:
+                if not isinstance(member, dict):
+                    raise fields.FieldError("", "must be a member's spend object")
+                email = fields.email(member.get("email"), "email")
+                amount = fields.money(member.get("spendCents"), "spendCents", cents=True) or Decimal(0)
+                yield CostRow(vendor=VENDOR, source=SOURCE_SPEND, day=cycle, amount_usd=amount, dims=f"member {email}")
+            except fields.FieldError as error:
+                yield Problem(f"{place} teamMemberSpend[{index}]", error.field, error.message)
+
+
 FORMATS = [
     Format(name="cursor_events", label="Cursor usage events (Admin API)", kind="json",
            sniff=sniff_events, parse=parse_events),
@@ -274,4 +332,8 @@ FORMATS = [
            sniff=sniff_events_csv, parse=parse_events_csv),
     Format(name="cursor_daily_usage", label="Cursor daily usage (Admin API)", kind="json",
            sniff=sniff_daily, parse=parse_daily),
+    Format(name="cursor_members", label="Cursor team members (Admin API)", kind="json",
+           sniff=sniff_members, parse=parse_members),
+    Format(name="cursor_spend", label="Cursor spend this billing cycle (Admin API)", kind="json",
+           sniff=sniff_spend, parse=parse_spend),
 ]

@@ -10,6 +10,8 @@
 - ``openai_users``: pages of ``GET /v1/organization/users``: a user id's name and email.
 - ``openai_project_api_keys``: pages of ``GET /v1/organization/projects/{id}/api_keys``: which user
   (or service account) owns an API key.
+- ``openai_costs``: pages of ``GET /v1/organization/costs``: what the organisation was charged per day
+  (by project and line item), in dollars; for reconciliation only.
 
 Every JSON format takes one page, a JSON array of pages, or JSON Lines with a page per line.
 
@@ -22,13 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date
+from decimal import Decimal
 
 from accounts.models import ProviderIdentity
 
 from . import fields
 from .formats import Format
 from .reading import Export
-from .rows import IdentityKey, IdentityRow, ImportRefused, Item, ParseContext, Problem, UsageRow
+from .rows import CostRow, IdentityKey, IdentityRow, ImportRefused, Item, ParseContext, Problem, UsageRow
 
 VENDOR = "openai"
 SOURCE = "openai_usage"  # the API and the dashboard CSV are one source (design section 2)
@@ -292,6 +295,63 @@ def parse_api_keys(export: Export, context: ParseContext) -> Iterator[Item]:
     return _parse_list(export, context, "organization.project.api_key", _api_key_row)
 
 
+# --- openai_costs: what the organisation was charged ----------------------------------------------
+
+
+def sniff_costs(doc) -> bool:
+    buckets = doc.get("data") if isinstance(doc, dict) else None
+    if not isinstance(buckets, list) or not buckets or not all(_is_bucket(bucket) for bucket in buckets):
+        return False
+    results = [result for bucket in buckets for result in _results(bucket)]
+    return bool(results) and all(_is_cost(result) for result in results)
+
+
+def parse_costs(export: Export, context: ParseContext) -> Iterator[Item]:
+    for where, page in export.documents():
+        place = f"{context.file_name} {where}"
+        buckets = page.get("data") if isinstance(page, dict) else None
+        if not isinstance(buckets, list):
+            yield Problem(place, "data", "must be a list of cost buckets")
+            continue
+        for i, bucket in enumerate(buckets):
+            results = _results(bucket)
+            if results is None:
+                yield Problem(f"{place} data[{i}]", "results", "must be a bucket with a list of results")
+                continue
+            try:
+                day = fields.epoch_day(bucket.get("start_time"), "start_time") if results else None
+            except fields.FieldError as error:
+                yield Problem(f"{place} data[{i}]", error.field, error.message)
+                continue
+            for j, result in enumerate(results):
+                try:
+                    yield _cost_row(result, day)
+                except fields.FieldError as error:
+                    yield Problem(f"{place} data[{i}].results[{j}]", error.field, error.message)
+
+
+def _cost_row(result, day: date) -> CostRow:
+    if not _is_cost(result):
+        raise fields.FieldError("amount", "each result must be an object with an amount")
+    amount = result["amount"]
+    if not isinstance(amount, dict):
+        raise fields.FieldError("amount", "must be an object with value and currency")
+    currency = fields.text(amount.get("currency"), "amount.currency") or "usd"
+    if currency.lower() != "usd":
+        raise fields.FieldError("amount.currency", f"must be usd, got {fields.show(currency)}")
+    # Dollars; seen as a number and as a string ("12.50") in live answers: money() reads both.
+    value = fields.money(amount.get("value"), "amount.value")
+    project = fields.text(result.get("project_id"), "project_id") or "-"
+    line_item = fields.text(result.get("line_item"), "line_item")
+    api_key = fields.text(result.get("api_key_id"), "api_key_id")
+    dims = f"project {project}" + (f" | key {api_key}" if api_key else "") + (f" | {line_item}" if line_item else "")
+    return CostRow(
+        vendor=VENDOR, source="openai_costs", day=day, amount_usd=value or Decimal(0), dims=dims[:255],
+        # "gpt-5.2-2025-12-11, input": the model is what comes before the comma, when there is one.
+        model=line_item.split(",", 1)[0].strip() if "," in line_item else "",
+    )
+
+
 FORMATS = [
     Format(
         name="openai_usage", label="OpenAI usage API pages", kind="json", sniff=sniff_usage, parse=parse_usage
@@ -317,4 +377,6 @@ FORMATS = [
         sniff=sniff_api_keys,
         parse=parse_api_keys,
     ),
+    Format(name="openai_costs", label="OpenAI costs (Administration API)", kind="json", sniff=sniff_costs,
+           parse=parse_costs),
 ]

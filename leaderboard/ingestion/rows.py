@@ -79,6 +79,20 @@ class IdentityRow:
     is_service_account: bool = False
 
 
+@dataclass(slots=True)
+class CostRow:
+    """An amount from a provider's own cost report, in dollars: what the invoice says a day cost, per
+    the report's own grouping (``dims``). Never anyone's usage: the reconciliation page sets it beside
+    the board's figures. Rows sharing (vendor, source, day, dims) within one file are summed."""
+
+    vendor: str
+    source: str
+    day: date
+    amount_usd: Decimal
+    dims: str = ""
+    model: str = ""
+
+
 # What a problem must not carry from the file into its own text: control characters (a NUL cannot be
 # stored in PostgreSQL's jsonb, a newline breaks the one-line summary) and lone surrogates (which
 # cannot be encoded). Field names and paths come from the file too (keys of an open map).
@@ -116,7 +130,7 @@ class Problem:
         return f"{self.where}:{field_part} {self.message}"
 
 
-Item = UsageRow | ActivityRow | IdentityRow | Problem
+Item = UsageRow | ActivityRow | IdentityRow | CostRow | Problem
 
 
 class ImportRefused(Exception):

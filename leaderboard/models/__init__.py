@@ -1,6 +1,8 @@
 """The app's models, one module per domain; imported from here (``from leaderboard.models import Flag``)."""
 
 from .budgets import BudgetPolicy, BudgetPolicyQuerySet, OrgSettings, default_working_weekdays
+from .connections import Connection, SyncRun
+from .costs import ProviderCost
 from .flags import (
     SEVERITY_RANK,
     Exemption,
@@ -32,4 +34,5 @@ __all__ = [
     "DailyUsageQuerySet", "Exemption", "Flag", "FlagEvaluation", "FlagEvent", "FlagNote", "FlagQuerySet", "FlagRule",
     "Notification", "OrgSettings", "PersonDay", "Severity", "Source", "TaskRun", "TokenCounts", "UsageExport", "UsageRecord",
     "default_working_weekdays",
+    "Connection", "SyncRun", "ProviderCost",
 ]

@@ -25,6 +25,7 @@ class UsageExport(models.Model):
         COMMAND = "command", "manage.py import_usage"
         SELF_SERVICE = "self", "Uploaded by the person it belongs to"
         DEMO = "demo", "Demo data"
+        CONNECTION = "connection", "Pulled by a provider connection"
 
     file = models.FileField(upload_to="exports/%Y/%m/", max_length=300)
     original_name = models.CharField(max_length=255)
@@ -37,6 +38,10 @@ class UsageExport(models.Model):
     # ccusage output names nobody: the uploader says whose it is.
     attributed_to = models.ForeignKey(
         Person, null=True, blank=True, on_delete=models.PROTECT, related_name="attributed_exports"
+    )
+    # The connection run that fetched it (origin "connection"): the history names connection and run.
+    sync_run = models.ForeignKey(
+        "leaderboard.SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="exports"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -27,7 +27,9 @@ RECENTLY_MAPPED = 25
 
 
 def _get_export(pk) -> UsageExport:
-    return get_object_or_404(UsageExport.objects.select_related("uploaded_by", "attributed_to"), pk=pk)
+    return get_object_or_404(
+        UsageExport.objects.select_related("uploaded_by", "attributed_to", "sync_run__connection"), pk=pk
+    )
 
 
 # --- Exports ----------------------------------------------------------------------------------
@@ -51,9 +53,11 @@ def import_list(request):
         return redirect("imports")
 
     filters = HistoryFilterForm(request.GET)
-    exports = UsageExport.objects.select_related("uploaded_by")
+    exports = UsageExport.objects.select_related("uploaded_by", "sync_run__connection")
     if filters.is_valid() and filters.cleaned_data["status"]:
         exports = exports.filter(status=filters.cleaned_data["status"])
+    if filters.is_valid() and filters.cleaned_data["sync_run"]:
+        exports = exports.filter(sync_run=filters.cleaned_data["sync_run"])
     page = Paginator(exports, PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "imports/list.html", {"form": form, "filters": filters, "page": page})
 

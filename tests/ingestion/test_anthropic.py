@@ -489,11 +489,16 @@ def test_each_format_recognises_only_its_own_sample(samples, name):
 
 @pytest.mark.parametrize(
     "doc",
-    [OPENAI_USAGE_PAGE, COST_REPORT_PAGE, {"data": [], "has_more": False}, {"data": None}, [], 42, "data"],
-    ids=["openai-usage", "cost-report", "empty-page", "null-data", "array", "number", "string"],
+    [OPENAI_USAGE_PAGE, {"data": [], "has_more": False}, {"data": None}, [], 42, "data"],
+    ids=["openai-usage", "empty-page", "null-data", "array", "number", "string"],
 )
 def test_it_recognises_none_of_the_lookalikes(doc):
     assert not any(fmt.sniff(doc) for fmt in anthropic.FORMATS)
+
+
+def test_a_cost_report_is_recognised_as_one_and_never_as_usage():
+    # Same envelope as the usage report; its amounts are the invoice's, not anyone's usage.
+    assert [fmt.name for fmt in anthropic.FORMATS if fmt.sniff(COST_REPORT_PAGE)] == ["anthropic_cost_report"]
 
 
 def test_it_recognises_no_other_providers_sample(samples):

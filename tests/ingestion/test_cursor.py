@@ -296,7 +296,8 @@ def sample_of(path):
 
 def test_it_recognises_its_own_files_and_no_others(samples, tmp_path):
     formats = {fmt.name: fmt for fmt in cursor.FORMATS}
-    assert set(formats) == {"cursor_events", "cursor_events_csv", "cursor_daily_usage"}
+    assert set(formats) == {"cursor_events", "cursor_events_csv", "cursor_daily_usage", "cursor_members",
+                            "cursor_spend"}
     daily = write(tmp_path, json.dumps({"data": [DAILY_ROW], "period": {}}), "daily.json")
     empty_daily = write(tmp_path, json.dumps({"data": [], "period": {"startDate": 1, "endDate": 2}}), "empty.json")
     old_csv = write(tmp_path, OLD_HEADER + "\n", "old.csv")

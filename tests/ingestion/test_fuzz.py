@@ -21,6 +21,7 @@ from leaderboard.ingestion import FORMATS, detect_format
 from leaderboard.ingestion.reading import Export
 from leaderboard.ingestion.rows import (
     ActivityRow,
+    CostRow,
     IdentityKey,
     IdentityRow,
     ImportRefused,
@@ -80,6 +81,15 @@ SEEDS = {
     "copilot_usage": "".join(json.dumps(USER_DAY | {"day": f"2026-09-{d}"}) + "\n" for d in (14, 15)).encode(),
     "copilot_seats": json.dumps({"total_seats": 1, "seats": [
         {"assignee": {"login": "ana"}, "last_activity_at": "2026-10-01T10:00:00Z"}]}).encode(),
+    "anthropic_cost_report": json.dumps({"data": [{"starting_at": "2026-09-14T00:00:00Z", "results": [
+        {"amount": "2764.5690", "currency": "USD", "workspace_id": None, "description": "Web Search Usage"}]}],
+        "has_more": False}).encode(),
+    "openai_costs": json.dumps({"object": "page", "data": [{"object": "bucket", "start_time": 1789344000, "results": [
+        {"object": "organization.costs.result", "amount": {"value": "1.25", "currency": "usd"},
+         "line_item": "gpt-4o, input", "project_id": "proj_1"}]}]}).encode(),
+    "cursor_members": json.dumps({"teamMembers": [{"name": "Erin", "email": "erin@example.com"}]}).encode(),
+    "cursor_spend": json.dumps({"teamMemberSpend": [{"spendCents": 125.5, "email": "erin@example.com"}],
+                                "subscriptionCycleStart": 1789344000000}).encode(),
     "ccusage": _first_pages(SAMPLES / "ccusage" / "dana.brooks.json"),
     "generic_csv": _first_pages(SAMPLES / "generic" / "mistral_usage.csv"),
 }
@@ -147,6 +157,13 @@ def check(item) -> None:
         check_text(item.label)
         assert item.email is None or (check_text(item.email) or "@" in item.email)
         assert item.linked_to is None or check_identity(item.linked_to) is None
+        return
+    if isinstance(item, CostRow):
+        check_text(item.dims)
+        check_text(item.model)
+        assert type(item.day) is date and EARLIEST_DAY <= item.day <= datetime.now(UTC).date()
+        cost = item.amount_usd
+        assert type(cost) is Decimal and cost.is_finite() and 0 <= cost <= MAX_COST_USD
         return
     assert isinstance(item, (UsageRow, ActivityRow)), item
     check_identity(item.identity)

@@ -582,7 +582,7 @@ COSTS = page(
         ({"data": [bucket(OCT_1, completion())]}, ["openai_usage"]),
         (api_keys_page(), ["openai_project_api_keys"]),
         (ANTHROPIC_USAGE, []),
-        (COSTS, []),
+        (COSTS, ["openai_costs"]),  # the invoice's figures, read for reconciliation, never as usage
         ({"data": []}, []),
         ({"object": "list", "data": []}, []),
         ({"data": [{"start_time": "2026-10-01", "results": []}]}, []),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leaderboard', '0009_cache_versions_declared'),
+        ('leaderboard', '0010_connections'),
     ]
 
     operations = [
