@@ -20,6 +20,7 @@ import jwt
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.http import Http404, HttpResponseRedirect
 from django.views.generic import View
@@ -104,6 +105,11 @@ class RosterOIDCBackend(OIDCAuthenticationBackend):
     OIDC_RP_CLIENT_SECRET = property(lambda self: settings.OIDC_RP_CLIENT_SECRET)
     OIDC_RP_SIGN_ALGO = property(lambda self: settings.OIDC_RP_SIGN_ALGO)
     OIDC_RP_IDP_SIGN_KEY = None
+
+    def get_user(self, user_id):
+        # Django's check, which the library's own get_user skips: a person deactivated after signing in
+        # is logged out at their next request.
+        return ModelBackend.get_user(self, user_id)
 
     def authenticate(self, request, **kwargs):
         if not enabled() or request is None:

@@ -154,8 +154,8 @@ LOGOUT_REDIRECT_URL = "login"
 AUTHENTICATION_BACKENDS = [
     # First: refuses every login attempt of a locked-out account or address before a password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "accounts.sso.RosterOIDCBackend",  # inert until OIDC_CLIENT_ID is set
     "accounts.backends.PasswordBackend",  # off with PASSWORD_LOGIN=false
+    "accounts.sso.RosterOIDCBackend",  # inert until OIDC_CLIENT_ID is set
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
