@@ -39,3 +39,54 @@ def client_address(request) -> str | None:
     """Where a request came from, as the audit trail keeps it: REMOTE_ADDR, never X-Forwarded-For,
     which any client can write."""
     return request.META.get("REMOTE_ADDR") or None
+
+
+# --- The database's own guard -------------------------------------------------------------------
+#
+# The model refuses updates and deletions; these triggers make the database refuse them too, whatever
+# the client (a shell, a raw query, another app on the same database). Installed by migration 0004;
+# a migration that alters the audit table must end with RunPython(audit.install_guard) again, since
+# SQLite rebuilds the table and drops its triggers (tests/test_audit.py fails otherwise).
+
+_REFUSAL = "The audit trail is append-only: its events are never changed or deleted"
+_SQLITE_GUARD = [
+    f"CREATE TRIGGER IF NOT EXISTS accounts_auditevent_no_update BEFORE UPDATE ON accounts_auditevent "
+    f"BEGIN SELECT RAISE(ABORT, '{_REFUSAL}'); END",
+    f"CREATE TRIGGER IF NOT EXISTS accounts_auditevent_no_delete BEFORE DELETE ON accounts_auditevent "
+    f"BEGIN SELECT RAISE(ABORT, '{_REFUSAL}'); END",
+]
+_POSTGRES_GUARD = [
+    "CREATE OR REPLACE FUNCTION accounts_auditevent_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    f"$$ BEGIN RAISE EXCEPTION '{_REFUSAL}'; END $$",
+    "DROP TRIGGER IF EXISTS accounts_auditevent_append_only ON accounts_auditevent",
+    "CREATE TRIGGER accounts_auditevent_append_only BEFORE UPDATE OR DELETE ON accounts_auditevent "
+    "FOR EACH ROW EXECUTE FUNCTION accounts_auditevent_append_only()",
+    "DROP TRIGGER IF EXISTS accounts_auditevent_no_truncate ON accounts_auditevent",
+    "CREATE TRIGGER accounts_auditevent_no_truncate BEFORE TRUNCATE ON accounts_auditevent "
+    "FOR EACH STATEMENT EXECUTE FUNCTION accounts_auditevent_append_only()",
+]
+_REMOVE = {
+    "sqlite": ["DROP TRIGGER IF EXISTS accounts_auditevent_no_update",
+               "DROP TRIGGER IF EXISTS accounts_auditevent_no_delete"],
+    "postgresql": ["DROP TRIGGER IF EXISTS accounts_auditevent_append_only ON accounts_auditevent",
+                   "DROP TRIGGER IF EXISTS accounts_auditevent_no_truncate ON accounts_auditevent"],
+}
+
+
+def _run(connection, statements) -> None:
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+def install_guard(apps=None, schema_editor=None, *, connection=None) -> None:
+    """Create the triggers (a RunPython operation, or called with a connection)."""
+    connection = connection or schema_editor.connection
+    guard = {"sqlite": _SQLITE_GUARD, "postgresql": _POSTGRES_GUARD}.get(connection.vendor)
+    if guard:
+        _run(connection, guard)
+
+
+def remove_guard(apps=None, schema_editor=None, *, connection=None) -> None:
+    connection = connection or schema_editor.connection
+    _run(connection, _REMOVE.get(connection.vendor, []))
