@@ -47,6 +47,8 @@ def locked_until(request, credentials: dict | None = None):
 def lockout_response(request, original_response=None, credentials=None):
     until = locked_until(request, credentials)
     minutes = max(1, round((until - timezone.now()).total_seconds() / 60))
-    return render(request, "registration/locked_out.html", {
+    response = render(request, "registration/locked_out.html", {
         "until": until, "minutes": minutes, "failure_limit": settings.AXES_FAILURE_LIMIT,
-    }, status=429, headers={"Retry-After": str(minutes * 60)})
+    }, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response

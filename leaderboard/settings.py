@@ -89,10 +89,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Before the login requirement: a session past its idle or absolute limit is logged out first.
-    "accounts.sessions.SessionLimitsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A session past its idle or absolute limit is logged out here, before any view (and so before
+    # the login requirement, which checks in process_view) sees it.
+    "accounts.sessions.SessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "leaderboard.response_headers.PrivateResponsesMiddleware",
@@ -374,6 +375,7 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
+AXES_USERNAME_FORM_FIELD = "username"  # the login form's field (axes would look for "email", the model's)
 AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"
 AXES_WHITELIST_CALLABLE = "accounts.lockout.is_single_sign_on"
 OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="your company account")
