@@ -109,7 +109,7 @@ def test_what_views_queue_is_ids_only(cast, settings, tmp_path, sent_tasks, djan
 
 def test_exports_carry_no_password_hash_session_or_salary(cast, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    world = security_world.build(cast)
+    security_world.build(cast)
     cast.erin.annual_base_salary = 123456
     cast.erin.save()
     hashes = [p.password for p in type(cast.erin).objects.all()]
