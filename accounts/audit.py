@@ -9,8 +9,10 @@ at the time, so this module needs to know nothing of the apps whose changes it r
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
+from django.conf import settings
 from django.db import models, transaction
 
 from .models import AuditEvent, Person
@@ -36,9 +38,18 @@ def record(*, actor: Person | None, action: str, target: models.Model, before: A
 
 
 def client_address(request) -> str | None:
-    """Where a request came from, as the audit trail keeps it: REMOTE_ADDR, never X-Forwarded-For,
-    which any client can write."""
-    return request.META.get("REMOTE_ADDR") or None
+    """Where a request came from, as the audit trail and the login lockouts (django-axes) know it:
+    REMOTE_ADDR; behind ``PROXY_COUNT`` proxies of ours, the X-Forwarded-For entry the outermost of
+    them appended. Never an entry further left, which any client can write."""
+    address = request.META.get("REMOTE_ADDR") or None
+    hops = settings.PROXY_COUNT
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if hops and len(forwarded) >= hops:
+        try:
+            return str(ipaddress.ip_address(forwarded[-hops]))
+        except ValueError:
+            return address
+    return address
 
 
 # --- The database's own guard -------------------------------------------------------------------

@@ -176,3 +176,16 @@ def test_a_person_deactivated_cannot_log_in(client, cast):
     Person.objects.filter(pk=cast.erin.pk).update(is_active=False)
     assert attempt(client, "erin@example.com", PASSWORD).status_code == 200
     assert not logged_in(client)
+
+
+def test_behind_our_proxy_the_address_is_the_one_it_saw_not_one_the_client_wrote(client, cast, settings):
+    settings.PROXY_COUNT = 1
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        # The client forges entries on the left; our proxy appends the address it saw: 198.51.100.50.
+        client.post("/login/", {"username": f"x{n}@example.com", "password": "wrong"}, REMOTE_ADDR="10.0.0.2",
+                    HTTP_X_FORWARDED_FOR=f"203.0.113.{n}, 198.51.100.50")
+    assert client.post("/login/", {"username": "otto@example.com", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2",
+                       HTTP_X_FORWARDED_FOR="203.0.113.99, 198.51.100.50").status_code == 429
+    # Someone else behind the same proxy is not locked out with them.
+    assert client.post("/login/", {"username": "otto@example.com", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2",
+                       HTTP_X_FORWARDED_FOR="198.51.100.51").status_code == 302
