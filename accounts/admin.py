@@ -22,8 +22,50 @@ def _team_dependents(team: Team) -> list[str]:
     return found
 
 
+def _plain(value):
+    """A form value as the audit trail keeps it: rows as their id and name, sets as sorted lists."""
+    if hasattr(value, "_meta"):
+        return {"id": value.pk, "name": str(value)}
+    if hasattr(value, "__iter__") and not isinstance(value, str | bytes | dict):
+        return sorted((_plain(item) for item in value), key=str)
+    return value
+
+
+def changes(form, fields=None) -> tuple[dict, dict]:
+    """What a ModelForm changed, (before, after), limited to ``fields``; passwords never appear."""
+    names = [name for name in form.changed_data if (fields is None or name in fields) and "password" not in name]
+    before = {name: _plain(form.initial.get(name)) for name in names}
+    after = {name: _plain(form.cleaned_data.get(name)) for name in names}
+    return before, after
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """A model admins may edit in the Django admin: every addition, change and deletion goes to the
+    audit trail ("team.admin_change", ...) with the fields before and after and the address."""
+
+    def _record(self, request, verb, obj, before=None, after=None):
+        audit.record(actor=request.user, action=f"{obj._meta.model_name}.admin_{verb}", target=obj,
+                     before=before, after=after, address=audit.client_address(request))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        before, after = changes(form)
+        if not change:
+            self._record(request, "add", obj, None, after)
+        elif after:
+            self._record(request, "change", obj, before, after)
+
+    def delete_model(self, request, obj):
+        self._record(request, "delete", obj, {"label": str(obj)}, None)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(AuditedAdmin):
     list_display = ["name", "parent", "member_count"]
     list_select_related = ["parent"]
     search_fields = ["name"]
@@ -111,19 +153,49 @@ class PersonAdmin(UserAdmin):
         self.message_user(request, f"Deactivated {len(changed)} {'person' if len(changed) == 1 else 'people'}; "
                                    "their history stays.", messages.SUCCESS)
 
+    ROLE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+    SETTINGS_FIELDS = ("privacy", "digest")
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        address = audit.client_address(request)
         was = {"status": form.initial.get("status"), "is_active": form.initial.get("is_active")}
         now_out = obj.status == Person.Status.TERMINATED or not obj.is_active
         was_out = was["status"] == Person.Status.TERMINATED or was["is_active"] is False
         if change and now_out and not was_out:
             audit.record(actor=request.user, action="person.deactivate", target=obj, before=was,
-                         after={"status": obj.status, "is_active": obj.is_active},
+                         after={"status": obj.status, "is_active": obj.is_active}, address=address)
+        if not change:
+            audit.record(actor=request.user, action="person.admin_add", target=obj,
+                         after={"email": obj.email, "name": obj.name}, address=address)
+            return
+        # Roles (is_staff, is_superuser) here; groups and permissions once saved (save_related).
+        for action, fields in (("person.roles", ("is_staff", "is_superuser")), ("person.settings", self.SETTINGS_FIELDS),
+                               ("person.admin_change", None)):
+            if fields is None:
+                fields = [name for name in form.changed_data if name not in (*self.ROLE_FIELDS, *self.SETTINGS_FIELDS)]
+            before, after = changes(form, fields)
+            if after:
+                audit.record(actor=request.user, action=action, target=obj, before=before, after=after, address=address)
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:  # set (a form with errors answers 200)
+            person = Person.objects.get(pk=id)
+            audit.record(actor=request.user, action="person.password_set", target=person,
+                         address=audit.client_address(request))
+        return response
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        before, after = changes(form, ("groups", "user_permissions"))
+        if change and after:
+            audit.record(actor=request.user, action="person.roles", target=form.instance, before=before, after=after,
                          address=audit.client_address(request))
 
 
 @admin.register(ProviderIdentity)
-class ProviderIdentityAdmin(admin.ModelAdmin):
+class ProviderIdentityAdmin(AuditedAdmin):
     list_display = ["vendor", "kind", "value", "label", "person", "is_service_account", "mapped_by", "mapped_at"]
     list_filter = ["vendor", "kind", "is_service_account", ("person", admin.EmptyFieldListFilter)]
     list_select_related = ["person", "mapped_by"]
@@ -137,7 +209,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     """The audit trail, to read: nobody adds, edits or deletes an event, admins included."""
 
     list_display = ["at", "actor", "action", "target_type", "target_label", "address"]
-    list_filter = ["action", "target_type"]
+    list_filter = ["action", "target_type", ("actor", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["actor"]
     search_fields = ["target_label", "target_id", "actor__email", "actor__name", "action"]
     date_hierarchy = "at"

@@ -9,8 +9,10 @@ at the time, so this module needs to know nothing of the apps whose changes it r
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
+from django.conf import settings
 from django.db import models, transaction
 
 from .models import AuditEvent, Person
@@ -36,6 +38,66 @@ def record(*, actor: Person | None, action: str, target: models.Model, before: A
 
 
 def client_address(request) -> str | None:
-    """Where a request came from, as the audit trail keeps it: REMOTE_ADDR, never X-Forwarded-For,
-    which any client can write."""
-    return request.META.get("REMOTE_ADDR") or None
+    """Where a request came from, as the audit trail and the login lockouts (django-axes) know it:
+    REMOTE_ADDR; behind ``PROXY_COUNT`` proxies of ours, the X-Forwarded-For entry the outermost of
+    them appended. Never an entry further left, which any client can write."""
+    address = request.META.get("REMOTE_ADDR") or None
+    hops = settings.PROXY_COUNT
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if hops and len(forwarded) >= hops:
+        try:
+            return str(ipaddress.ip_address(forwarded[-hops]))
+        except ValueError:
+            return address
+    return address
+
+
+# --- The database's own guard -------------------------------------------------------------------
+#
+# The model refuses updates and deletions; these triggers make the database refuse them too, whatever
+# the client (a shell, a raw query, another app on the same database). Installed by migration 0004;
+# a migration that alters the audit table must end with RunPython(audit.install_guard) again, since
+# SQLite rebuilds the table and drops its triggers (tests/test_audit.py fails otherwise).
+
+_REFUSAL = "The audit trail is append-only: its events are never changed or deleted"
+_SQLITE_GUARD = [
+    f"CREATE TRIGGER IF NOT EXISTS accounts_auditevent_no_update BEFORE UPDATE ON accounts_auditevent "
+    f"BEGIN SELECT RAISE(ABORT, '{_REFUSAL}'); END",
+    f"CREATE TRIGGER IF NOT EXISTS accounts_auditevent_no_delete BEFORE DELETE ON accounts_auditevent "
+    f"BEGIN SELECT RAISE(ABORT, '{_REFUSAL}'); END",
+]
+_POSTGRES_GUARD = [
+    "CREATE OR REPLACE FUNCTION accounts_auditevent_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    f"$$ BEGIN RAISE EXCEPTION '{_REFUSAL}'; END $$",
+    "DROP TRIGGER IF EXISTS accounts_auditevent_append_only ON accounts_auditevent",
+    "CREATE TRIGGER accounts_auditevent_append_only BEFORE UPDATE OR DELETE ON accounts_auditevent "
+    "FOR EACH ROW EXECUTE FUNCTION accounts_auditevent_append_only()",
+    "DROP TRIGGER IF EXISTS accounts_auditevent_no_truncate ON accounts_auditevent",
+    "CREATE TRIGGER accounts_auditevent_no_truncate BEFORE TRUNCATE ON accounts_auditevent "
+    "FOR EACH STATEMENT EXECUTE FUNCTION accounts_auditevent_append_only()",
+]
+_REMOVE = {
+    "sqlite": ["DROP TRIGGER IF EXISTS accounts_auditevent_no_update",
+               "DROP TRIGGER IF EXISTS accounts_auditevent_no_delete"],
+    "postgresql": ["DROP TRIGGER IF EXISTS accounts_auditevent_append_only ON accounts_auditevent",
+                   "DROP TRIGGER IF EXISTS accounts_auditevent_no_truncate ON accounts_auditevent"],
+}
+
+
+def _run(connection, statements) -> None:
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+def install_guard(apps=None, schema_editor=None, *, connection=None) -> None:
+    """Create the triggers (a RunPython operation, or called with a connection)."""
+    connection = connection or schema_editor.connection
+    guard = {"sqlite": _SQLITE_GUARD, "postgresql": _POSTGRES_GUARD}.get(connection.vendor)
+    if guard:
+        _run(connection, guard)
+
+
+def remove_guard(apps=None, schema_editor=None, *, connection=None) -> None:
+    connection = connection or schema_editor.connection
+    _run(connection, _REMOVE.get(connection.vendor, []))

@@ -2,14 +2,20 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
-from . import views
+from . import sso, views
+
+password_only = views.password_login_only
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("login/sso/", login_not_required(sso.LoginView.as_view()), name="oidc_authentication_init"),
+    path("login/sso/callback/", login_not_required(sso.CallbackView.as_view()), name="oidc_authentication_callback"),
+    path("login/sso/refused/", login_not_required(views.sso_refused), name="sso_refused"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
-    path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
-    path("password/reset/", login_not_required(auth_views.PasswordResetView.as_view()), name="password_reset"),
+    path("password/change/", password_only(auth_views.PasswordChangeView.as_view()), name="password_change"),
+    path("password/change/done/", password_only(auth_views.PasswordChangeDoneView.as_view()),
+         name="password_change_done"),
+    path("password/reset/", login_not_required(views.PasswordResetView.as_view()), name="password_reset"),
     path(
         "password/reset/sent/",
         login_not_required(auth_views.PasswordResetDoneView.as_view()),
@@ -17,7 +23,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/<uidb64>/<token>/",
-        login_not_required(auth_views.PasswordResetConfirmView.as_view()),
+        login_not_required(password_only(auth_views.PasswordResetConfirmView.as_view())),
         name="password_reset_confirm",
     ),
     path(
@@ -26,4 +32,5 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("settings/", views.settings_view, name="settings"),
+    path("audit/", views.audit_log, name="audit"),
 ]

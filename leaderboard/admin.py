@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from accounts.admin import AuditedAdmin
+
 from . import models
 
 
@@ -66,7 +68,7 @@ class PersonDayAdmin(ReadOnlyUsageAdmin):
 
 
 @admin.register(models.OrgSettings)
-class OrgSettingsAdmin(admin.ModelAdmin):
+class OrgSettingsAdmin(AuditedAdmin):
     pass
 
 
@@ -85,7 +87,7 @@ class BudgetPolicyAdmin(ReadOnlyUsageAdmin):
 
 
 @admin.register(models.FlagRule)
-class FlagRuleAdmin(admin.ModelAdmin):
+class FlagRuleAdmin(AuditedAdmin):
     list_display = ["kind", "enabled", "severity"]
     list_filter = ["enabled", "severity"]
 
@@ -113,7 +115,7 @@ class FlagAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Exemption)
-class ExemptionAdmin(admin.ModelAdmin):
+class ExemptionAdmin(AuditedAdmin):
     list_display = ["person", "rule", "reason", "starts_on", "expires_on", "created_by"]
     list_select_related = ["person", "rule", "created_by"]
     search_fields = ["person__name", "person__email", "reason"]

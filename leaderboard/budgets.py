@@ -517,36 +517,56 @@ def create_policy(*, scope: str, kind: str, effective_from: date, amount_usd: De
             salary_percent=salary_percent, team=team if scope == Scope.TEAM else None,
             person=person if scope == Scope.PERSON else None, note=note, created_by=by,
         )
+        after = _policy_fields(policy)
         if backdated:
-            audit.record(actor=by, action="budget_policy.backdate", target=policy, before=None, after={
-                "scope": policy.scope, "team_id": policy.team_id, "person_id": policy.person_id, "kind": policy.kind,
-                "amount_usd": policy.amount_usd, "salary_percent": policy.salary_percent,
-                "effective_from": policy.effective_from, "days_before_today": (today - effective_from).days,
-                "note": policy.note,
-            }, address=address)
+            after["days_before_today"] = (today - effective_from).days
+        audit.record(actor=by, action="budget_policy.backdate" if backdated else "budget_policy.create",
+                     target=policy, before=None, after=after, address=address)
         return policy
 
 
-def delete_future_policy(*, policy: BudgetPolicy, today: date | None = None) -> None:
+def _policy_fields(policy: BudgetPolicy) -> dict:
+    return {
+        "scope": policy.scope, "team_id": policy.team_id, "person_id": policy.person_id, "kind": policy.kind,
+        "amount_usd": policy.amount_usd, "salary_percent": policy.salary_percent,
+        "effective_from": policy.effective_from, "note": policy.note,
+    }
+
+
+def delete_future_policy(*, policy: BudgetPolicy, today: date | None = None, by: Person | None = None,
+                         address: str | None = None) -> None:
     today = today or timezone.now().date()
     with transaction.atomic():
         if policy.effective_from <= today:
             raise PolicyInEffect("This policy is already in effect; add a new one to change it from a later date.")
+        audit.record(actor=by, action="budget_policy.delete", target=policy, before=_policy_fields(policy),
+                     after=None, address=address)
         policy.delete()
 
 
-def set_work_percent(*, person: Person, percent: int) -> None:
+def set_work_percent(*, person: Person, percent: int, by: Person | None = None, address: str | None = None) -> None:
     with transaction.atomic():
+        before = Person.objects.select_for_update().values_list("work_percent", flat=True).get(pk=person.pk)
         Person.objects.filter(pk=person.pk).update(work_percent=percent)
+        if before != percent:
+            audit.record(actor=by, action="person.work_percent", target=person, before={"work_percent": before},
+                         after={"work_percent": percent}, address=address)
 
 
-def update_org_settings(*, working_weekdays: list[int], grace_days: int, max_data_lag_days: int) -> OrgSettings:
+def update_org_settings(*, working_weekdays: list[int], grace_days: int, max_data_lag_days: int,
+                        by: Person | None = None, address: str | None = None) -> OrgSettings:
+    fields = ("working_weekdays", "grace_days", "max_data_lag_days")
     with transaction.atomic():
         settings, _ = OrgSettings.objects.select_for_update().get_or_create(pk=1)
+        before = {name: getattr(settings, name) for name in fields}
         settings.working_weekdays = sorted(working_weekdays)
         settings.grace_days = grace_days
         settings.max_data_lag_days = max_data_lag_days
         settings.save()
+        after = {name: getattr(settings, name) for name in fields}
+        if after != before:
+            audit.record(actor=by, action="org_settings.update", target=settings, before=before, after=after,
+                         address=address)
         return settings
 
 

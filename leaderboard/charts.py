@@ -3,7 +3,8 @@
 No JavaScript and no charting library: the charts are in the HTML, so they print, work with
 JavaScript off and cost nothing to load. Each one has a <title> and <desc> (what a screen reader
 says), labelled axes, and, for the big ones, the numbers as a table under a disclosure. Colours are
-the stylesheet's custom properties (--vendor-anthropic, ...), so a dark theme recolours them.
+the stylesheet's custom properties (--vendor-anthropic, ...) through classes, so a dark theme
+recolours them and the Content-Security-Policy needs no inline style.
 """
 
 from __future__ import annotations
@@ -23,19 +24,17 @@ from .cache import Versions
 from .display import compact, money, short_day, vendor_label
 from .models import FlagRule
 
+# Colours are classes (static/css/boards.css: "c-anthropic" fills an SVG shape and a legend swatch
+# alike), never style attributes: the Content-Security-Policy allows no inline style.
 VENDOR_COLOURS = {
-    "anthropic": "var(--vendor-anthropic)",
-    "openai": "var(--vendor-openai)",
-    "cursor": "var(--vendor-cursor)",
-    "github": "var(--vendor-github)",
+    "anthropic": "c-anthropic",
+    "openai": "c-openai",
+    "cursor": "c-cursor",
+    "github": "c-github",
 }
-OTHER_COLOUR = "var(--vendor-other)"
+OTHER_COLOUR = "c-other"
 # For stacks of models (or vendors without a colour of their own): distinct, and readable on both themes.
-PALETTE = [
-    "var(--series-1)", "var(--series-2)", "var(--series-3)", "var(--series-4)",
-    "var(--series-5)", "var(--series-6)", "var(--series-7)", "var(--series-8)",
-    "var(--series-9)", "var(--series-10)", "var(--series-11)", "var(--series-12)",
-]
+PALETTE = [f"c-series-{n}" for n in range(1, 13)]
 _ids = itertools.count(1)
 
 
@@ -137,8 +136,8 @@ def stacked_bars(
             h = plot_h * float(value) / ceiling
             y -= h
             segments.append(format_html(
-                '<rect x="{}" y="{}" width="{}" height="{}" style="fill:{}"><title>{}: {} {}</title></rect>',
-                _n(x), _n(y), _n(bar_w), _n(max(h, 0.5)), colours.get(key, OTHER_COLOUR), label, labels.get(key, key),
+                '<rect class="{}" x="{}" y="{}" width="{}" height="{}"><title>{}: {} {}</title></rect>',
+                colours.get(key, OTHER_COLOUR), _n(x), _n(y), _n(bar_w), _n(max(h, 0.5)), label, labels.get(key, key),
                 fmt(value),
             ))
         if segments:
@@ -163,7 +162,7 @@ def stacked_bars(
     ))
     parts.append(mark_safe("</svg>"))
     legend = format_html_join(
-        "", '<li><span class="swatch" style="background:{}"></span>{}</li>',
+        "", '<li><span class="swatch {}"></span>{}</li>',
         ((colours.get(key, OTHER_COLOUR), labels.get(key, key)) for key in stacks),
     )
     keys = list(stacks)

@@ -21,7 +21,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .ingestion import FORMATS
-from .models import Notification, TaskRun, UsageExport
+from .models import Connection, Notification, TaskRun, UsageExport
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +126,7 @@ class Overview:
     beat_last: datetime | None
     beat_ticking: bool
     last_imports: list[tuple[str, datetime]]
+    last_syncs: list[tuple[str, datetime | None, str]]
     tasks: list[TaskStats]
     failures: list[tuple[datetime, str, str]] = field(default_factory=list)
 
@@ -150,6 +151,7 @@ def overview(*, now: datetime | None = None) -> Overview:
         ((FORMATS[name].label if name in FORMATS else name or "unknown", last) for name, last in by_format if last),
         key=lambda item: item[1], reverse=True,
     )
+    last_syncs = list(Connection.objects.order_by("name").values_list("name", "last_success_at", "last_error"))
     runs: dict[str, list[TaskRun]] = defaultdict(list)
     for run in TaskRun.objects.filter(started_at__gte=now - RECENT).only("name", "state", "duration"):
         runs[run.name].append(run)
@@ -170,5 +172,5 @@ def overview(*, now: datetime | None = None) -> Overview:
     return Overview(
         database=database_answers(), broker=broker, queues=queues, beat_last=beat_last,
         beat_ticking=beat_last is not None and now - beat_last <= BEAT_SILENT_AFTER,
-        last_imports=last_imports, tasks=tasks, failures=failures[:30],
+        last_imports=last_imports, last_syncs=last_syncs, tasks=tasks, failures=failures[:30],
     )

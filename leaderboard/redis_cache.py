@@ -55,6 +55,10 @@ def _no(*args, **kwargs):
     return False
 
 
+def _missing(key, *args, **kwargs):
+    raise ValueError(f"Key {key!r} not found (the cache is out of reach)")
+
+
 class ForgivingRedisCache(RedisCache):
     get = _forgiving(RedisCache.get, lambda key, default=None, version=None: default)
     get_many = _forgiving(RedisCache.get_many, lambda *args, **kwargs: {})
@@ -66,3 +70,5 @@ class ForgivingRedisCache(RedisCache):
     delete_many = _forgiving(RedisCache.delete_many, _nothing)
     # What could not be stored: all of it.
     set_many = _forgiving(RedisCache.set_many, lambda data, *args, **kwargs: list(data))
+    # As if the key were missing (Django's ValueError): a counter (accounts/throttle.py) starts again.
+    incr = _forgiving(RedisCache.incr, _missing)

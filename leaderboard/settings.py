@@ -31,21 +31,40 @@ def _local_secret_key() -> str:
 
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret_key()
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=LOCAL_HOSTS)
+HTTPS = env.bool("HTTPS", default=False)
+# A deployment (DEBUG off and HTTPS on, or serving a name other than this machine) must be given its
+# key: one generated into var/ would differ between web machines and vanish with a fresh volume,
+# logging everyone out and invalidating every reset link. A laptop needs nothing.
+DEPLOYED = not DEBUG and (HTTPS or any(host not in LOCAL_HOSTS for host in ALLOWED_HOSTS))
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if DEPLOYED:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Production settings (DEBUG=false with HTTPS=true or ALLOWED_HOSTS="
+            f"{','.join(ALLOWED_HOSTS)}) need SECRET_KEY in the environment: at least 50 random characters, the "
+            "same on every web and worker machine, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
+        )
+    SECRET_KEY = _local_secret_key()
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Behind TLS (production) every cookie is secure and plain HTTP is redirected; off by default so a
 # laptop and the test live server work over http://127.0.0.1.
-HTTPS = env.bool("HTTPS", default=False)
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
-if env.bool("BEHIND_PROXY", default=False):
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies of ours append to X-Forwarded-For: the client address (audit trail, login lockouts)
+# is the entry the outermost one wrote (accounts/audit.py), never one the client could.
+PROXY_COUNT = env.int("PROXY_COUNT", default=1 if BEHIND_PROXY else 0)
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
@@ -62,20 +81,29 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "leaderboard.logs.RequestLog",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A session past its idle or absolute limit is logged out here, before any view (and so before
+    # the login requirement, which checks in process_view) sees it.
+    "accounts.sessions.SessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "leaderboard.response_headers.PrivateResponsesMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "leaderboard.urls"
@@ -129,6 +157,12 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "board"
 LOGOUT_REDIRECT_URL = "login"
+AUTHENTICATION_BACKENDS = [
+    # First: refuses every login attempt of a locked-out account or address before a password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.PasswordBackend",  # off with PASSWORD_LOGIN=false
+    "accounts.sso.RosterOIDCBackend",  # inert until OIDC_CLIENT_ID is set
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -277,8 +311,16 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 200
 
 # --- Provider connections ------------------------------------------------------------------------
 # Fernet keys for credentials at rest, comma separated: the first encrypts, all decrypt (rotation:
-# README "Provider connections"). Unset: one key derived from SECRET_KEY, for laptops.
+# README "Provider connections"). Unset: one key derived from SECRET_KEY, for laptops only: in
+# production a leaked SECRET_KEY must not also open every provider's admin key.
 CREDENTIAL_KEYS = env.list("CREDENTIAL_KEYS", default=[])
+if DEPLOYED and not CREDENTIAL_KEYS:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "CREDENTIAL_KEYS is not set. Production settings need at least one Fernet key for the provider "
+        "credentials: python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+    )
 # Every call to a provider: seconds to connect and to wait for an answer.
 CONNECTION_CONNECT_TIMEOUT = env.float("CONNECTION_CONNECT_TIMEOUT", default=10.0)
 CONNECTION_READ_TIMEOUT = env.float("CONNECTION_READ_TIMEOUT", default=60.0)
@@ -301,5 +343,88 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(context)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # django-axes says "login failed" and "deleted 0 attempts" at INFO for every login; lockouts are WARNINGs.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }
+
+# --- Security (README "Security") ----------------------------------------------------------------
+from csp.constants import NONE, SELF  # noqa: E402
+
+# Errors (DEBUG pages, admins' error emails) never show a password kept inside a URL setting
+# (REDIS_URL, the broker, EMAIL_URL) nor the settings Django already hides.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "leaderboard.error_reports.SecretsHiddenFilter"
+
+# Sessions end after SESSION_MAX_AGE_SECONDS whatever happens, and after SESSION_IDLE_SECONDS without
+# a request (accounts/sessions.py).
+SESSION_MAX_AGE_SECONDS = env.int("SESSION_MAX_AGE_SECONDS", default=12 * 60 * 60)
+SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=60 * 60)
+SESSION_COOKIE_AGE = SESSION_MAX_AGE_SECONDS
+
+# Password login (and reset, and change) for local runs and the demo; a company with single sign-on
+# can switch it off.
+PASSWORD_LOGIN = env.bool("PASSWORD_LOGIN", default=True)
+# Password-reset requests: at most this many per client address, and emails per account, an hour.
+PASSWORD_RESET_PER_ADDRESS = env.int("PASSWORD_RESET_PER_ADDRESS", default=5)
+PASSWORD_RESET_PER_ACCOUNT = env.int("PASSWORD_RESET_PER_ACCOUNT", default=3)
+PASSWORD_RESET_WINDOW_SECONDS = 60 * 60
+# Reset links work once (the password they set changes the token) and for this long.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
+
+# Failed logins (django-axes, kept in the database): an account, or a client address, is locked out
+# for AXES_COOLOFF_MINUTES after this many failures; the lockout page says until when.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# REMOTE_ADDR, as the audit trail keeps it: X-Forwarded-For is whatever the client wrote.
+AXES_CLIENT_IP_CALLABLE = "accounts.audit.client_address"
+AXES_VERBOSE = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+
+# Single sign-on with OpenID Connect (mozilla-django-oidc; accounts/sso.py). On when a client id is
+# set: OIDC_ISSUER for discovery, or the endpoints one by one. People are matched to the roster by
+# their verified email; nobody is created.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="").rstrip("/")
+OIDC_RP_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_USERINFO_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_JWKS_ENDPOINT", default="")
+OIDC_ALLOWED_DOMAINS = [d.lower().lstrip("@") for d in env.list("OIDC_ALLOWED_DOMAINS", default=[])]
+OIDC_CREATE_USER = False
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+OIDC_CALLBACK_CLASS = "accounts.sso.CallbackView"
+OIDC_AUTHENTICATE_CLASS = "accounts.sso.LoginView"
+LOGIN_REDIRECT_URL_FAILURE = "/login/sso/refused/"
+
+# Every response of a page or a download is private and never stored (leaderboard/response_headers.py),
+# and no page may use the camera, the microphone, geolocation and the like.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), midi=(), payment=(), usb=()"
+)
+# Scripts, styles and images from our own origin only: no inline script, style element or style
+# attribute, no eval (htmx is told so in base.html), no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+AXES_USERNAME_FORM_FIELD = "username"  # the login form's field (axes would look for "email", the model's)
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"
+AXES_WHITELIST_CALLABLE = "accounts.lockout.is_single_sign_on"
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="your company account")

@@ -3,12 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from .views import boards, imports, review
+from .views import boards, imports, personal_data, review
 
 urlpatterns = [
     path("", include(boards)),
     path("", include(imports)),
     path("", include(review)),
+    path("", include(personal_data)),
     path("", include("leaderboard.views.roster")),
     path("", include("leaderboard.views.health")),
     path("", include("leaderboard.views.connections")),

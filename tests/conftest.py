@@ -38,6 +38,31 @@ def pytest_configure(config):
     settings.WHITENOISE_AUTOREFRESH = True
 
 
+@pytest.fixture(autouse=True, scope="session")
+def audit_guard_lifted_while_flushing():
+    """Tests that really commit (browser journeys, Celery workers) end with Django's ``flush``, which
+    empties every table; the audit table's guard (accounts/audit.py) refuses that, as it should in
+    production. Only around a test database's flush is it lifted."""
+    from django.core.management.commands import flush
+    from django.db import connections
+
+    from accounts import audit
+
+    original = flush.Command.handle
+
+    def handle(self, **options):
+        connection = connections[options.get("database") or "default"]
+        audit.remove_guard(connection=connection)
+        try:
+            return original(self, **options)
+        finally:
+            audit.install_guard(connection=connection)
+
+    flush.Command.handle = handle
+    yield
+    flush.Command.handle = original
+
+
 @dataclass
 class Cast:
     engineering: Team

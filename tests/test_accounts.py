@@ -12,7 +12,8 @@ from tests.conftest import PASSWORD
 
 
 def test_it_logs_people_in_by_email_whatever_the_case(client, cast):
-    assert client.login(username="ERIN@Example.COM", password=PASSWORD)
+    response = client.post("/login/", {"username": "ERIN@Example.COM", "password": PASSWORD})
+    assert response.status_code == 302 and int(client.session["_auth_user_id"]) == cast.erin.pk
 
 
 def test_a_deactivated_person_or_a_changed_password_ends_open_sessions(client, cast):

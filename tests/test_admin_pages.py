@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
@@ -62,7 +63,15 @@ def _flag(cast) -> Flag:
                                opened_on=date(2026, 10, 1), updated_on=date(2026, 10, 1))
 
 
+def _access(model, cast, **fields):
+    return model.objects.create(username=cast.erin.email, ip_address="192.0.2.7", user_agent="test",
+                                http_accept="text/html", path_info="/login/", **fields)
+
+
 ROWS = {
+    AccessAttempt: lambda cast: _access(AccessAttempt, cast, get_data="", post_data="username=erin", failures_since_start=1),
+    AccessFailureLog: lambda cast: _access(AccessFailureLog, cast),
+    AccessLog: lambda cast: _access(AccessLog, cast),
     Person: lambda cast: cast.erin,
     Team: lambda cast: cast.platform,
     Group: lambda cast: Group.objects.create(name="Auditors"),

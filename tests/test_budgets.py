@@ -263,12 +263,13 @@ def test_a_policy_starting_before_today_is_refused_without_confirmation(cast):
     assert not AuditEvent.objects.exists()
 
 
-def test_a_policy_starting_today_or_later_needs_no_confirmation_and_leaves_no_audit_event(cast):
+def test_a_policy_starting_today_or_later_needs_no_confirmation_and_is_recorded_as_created(cast):
     for start in (TODAY, date(2025, 4, 1)):
         budgets.create_policy(scope="team", team=cast.platform, kind="day", amount_usd=Decimal(1),
                               effective_from=start, by=cast.ada, today=TODAY)
     assert BudgetPolicy.objects.filter(scope="team").count() == 2
-    assert not AuditEvent.objects.exists()
+    # Every budget change is in the audit trail (issue 17); only a backdate is called one.
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["budget_policy.create"] * 2
 
 
 def test_a_confirmed_backdate_is_applied_and_recorded_in_the_audit_trail(cast):

@@ -12,7 +12,8 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains
 
 from leaderboard import health
-from leaderboard.models import TaskRun, UsageExport
+from leaderboard.connections import setup
+from leaderboard.models import Connection, TaskRun, UsageExport
 
 
 def test_healthz_answers_without_a_login_when_the_database_and_broker_answer(client, db, settings):
@@ -55,9 +56,14 @@ def test_the_health_page_says_what_ran_how_long_it_took_and_what_failed(cast, lo
                                status="failed", failure="broken.json line 3: malformed JSON",
                                finished_at=timezone.now())
 
+    connection = setup.create_connection(vendor="cursor", name="Cursor admin", credential="key_abc123", by=cast.ada)
+    Connection.objects.filter(pk=connection.pk).update(last_error="the key was refused (401)")
+
     page = login(cast.ada).get(reverse("health"))
 
     assertContains(page, "Ticking")
+    assertContains(page, "Cursor admin")
+    assertContains(page, "the key was refused (401)")
     assertContains(page, "import export")
     assertContains(page, "OperationalError: the database went away")
     assertContains(page, "broken.json line 3: malformed JSON")

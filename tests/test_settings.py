@@ -17,6 +17,7 @@ PRODUCTION = {
     "SECURE_HSTS_PRELOAD": "true",
     "DATABASE_URL": "postgres://leaderboard@db.internal:5432/leaderboard",
     "REDIS_URL": "redis://cache.internal:6379/0",
+    "CREDENTIAL_KEYS": "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",
 }
 
 

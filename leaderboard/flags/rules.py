@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import audit
 from accounts.models import Person
 
 from ..budgets import Calendar
@@ -125,29 +126,51 @@ class Windows:
 # --- Admin writes -------------------------------------------------------------------------------
 
 
-def update_rules(*, changes: dict[int, dict], by: Person) -> int:
-    """Save admins' edits to rules (rule id -> field values); returns how many rules changed."""
+def update_rules(*, changes: dict[int, dict], by: Person, address: str | None = None) -> int:
+    """Save admins' edits to rules (rule id -> field values), each in the audit trail with the values
+    before and after; returns how many rules changed."""
     editable = {"enabled", "severity", "window_days", "baseline_days", "threshold", "severe_threshold",
                 "amount_usd", "cap_usd", "scope_team"}
     with transaction.atomic():
         for pk, values in changes.items():
             fields = {k: v for k, v in values.items() if k in editable}
+            rule = FlagRule.objects.select_for_update().get(pk=pk)
+            before = {name: _plain(getattr(rule, name)) for name in fields}
+            after = {name: _plain(value) for name, value in fields.items()}
             FlagRule.objects.filter(pk=pk).update(**fields, updated_by=by, updated_at=timezone.now())
+            if after != before:
+                audit.record(actor=by, action="flag_rule.update", target=rule,
+                             before={k: v for k, v in before.items() if after[k] != v},
+                             after={k: v for k, v in after.items() if before[k] != v}, address=address)
     return len(changes)
 
 
+def _plain(value):
+    """A rule's field as the audit trail keeps it: a team as its id and name."""
+    return {"id": value.pk, "name": str(value)} if hasattr(value, "pk") else value
+
+
 def create_exemption(*, person: Person, reason: str, expires_on: date, rule: FlagRule | None = None,
-                     by: Person | None = None, starts_on: date | None = None) -> Exemption:
+                     by: Person | None = None, starts_on: date | None = None, address: str | None = None) -> Exemption:
     with transaction.atomic():
-        return Exemption.objects.create(person=person, rule=rule, reason=reason, expires_on=expires_on,
-                                        starts_on=starts_on or timezone.now().date(), created_by=by)
+        exemption = Exemption.objects.create(person=person, rule=rule, reason=reason, expires_on=expires_on,
+                                             starts_on=starts_on or timezone.now().date(), created_by=by)
+        audit.record(actor=by, action="exemption.create", target=exemption, after={
+            "person_id": person.pk, "rule": rule.kind if rule else None, "reason": reason,
+            "starts_on": exemption.starts_on, "expires_on": expires_on}, address=address)
+        return exemption
 
 
-def end_exemption(*, exemption: Exemption, today: date | None = None) -> None:
+def end_exemption(*, exemption: Exemption, today: date | None = None, by: Person | None = None,
+                  address: str | None = None) -> None:
     """End it now: it covered up to yesterday (or is dropped if it had not started)."""
     today = today or timezone.now().date()
     with transaction.atomic():
+        before = {"person_id": exemption.person_id, "starts_on": exemption.starts_on, "expires_on": exemption.expires_on}
         if exemption.starts_on >= today:
+            audit.record(actor=by, action="exemption.end", target=exemption, before=before, after=None, address=address)
             exemption.delete()
         else:
             Exemption.objects.filter(pk=exemption.pk).update(expires_on=today - timedelta(days=1))
+            audit.record(actor=by, action="exemption.end", target=exemption, before=before,
+                         after={**before, "expires_on": today - timedelta(days=1)}, address=address)

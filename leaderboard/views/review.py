@@ -332,7 +332,7 @@ def budget_preview(request):
 def budget_delete(request, pk):
     policy = get_object_or_404(BudgetPolicy, pk=pk)
     try:
-        budgets.delete_future_policy(policy=policy)
+        budgets.delete_future_policy(policy=policy, by=request.user, address=audit.client_address(request))
         messages.success(request, "Deleted the scheduled policy.")
     except budgets.PolicyInEffect as refused:
         messages.error(request, str(refused))
@@ -344,7 +344,7 @@ def budget_delete(request, pk):
 def budget_settings(request):
     form = OrgSettingsForm(request.POST)
     if form.is_valid():
-        budgets.update_org_settings(**form.cleaned_data)
+        budgets.update_org_settings(**form.cleaned_data, by=request.user, address=audit.client_address(request))
         messages.success(request, "Saved the working week and flag settings.")
         return redirect("budgets")
     return render(request, "review/budgets.html", _budgets_context(PolicyForm(), settings_form=form))
@@ -355,7 +355,8 @@ def budget_settings(request):
 def budget_part_time(request):
     form = PartTimeForm(request.POST)
     if form.is_valid():
-        budgets.set_work_percent(person=form.cleaned_data["person"], percent=form.cleaned_data["percent"])
+        budgets.set_work_percent(person=form.cleaned_data["person"], percent=form.cleaned_data["percent"],
+                                 by=request.user, address=audit.client_address(request))
         messages.success(request, f"{form.cleaned_data['person']} now works {form.cleaned_data['percent']}%.")
         return redirect("budgets")
     return render(request, "review/budgets.html", _budgets_context(PolicyForm(), part_time_form=form))
@@ -373,7 +374,7 @@ def flag_rules(request):
     forms_ = [RuleForm(request.POST or None, instance=rule, prefix=rule.kind) for rule in rules]
     if request.method == "POST" and all(form.is_valid() for form in forms_):
         changed = flags.update_rules(changes={form.instance.pk: form.cleaned_data for form in forms_ if form.has_changed()},
-                                     by=request.user)
+                                     by=request.user, address=audit.client_address(request))
         messages.success(request, f"Saved {changed} rule{'s' if changed != 1 else ''}. "
                          "The next evaluation (daily, and after each import) applies them.")
         return redirect("flag_rules")
@@ -386,7 +387,8 @@ def flag_rules(request):
 def exemptions(request):
     form = ExemptionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        exemption = flags.create_exemption(by=request.user, **form.cleaned_data)
+        exemption = flags.create_exemption(by=request.user, address=audit.client_address(request),
+                                           **form.cleaned_data)
         messages.success(request, f"Added: {exemption}.")
         return redirect("exemptions")
     today = timezone.now().date()
@@ -401,7 +403,7 @@ def exemptions(request):
 @require_POST
 def exemption_end(request, pk):
     exemption = get_object_or_404(Exemption, pk=pk)
-    flags.end_exemption(exemption=exemption)
+    flags.end_exemption(exemption=exemption, by=request.user, address=audit.client_address(request))
     messages.success(request, f"{exemption.person} can be flagged again from tomorrow's evaluation.")
     return redirect("exemptions")
 
