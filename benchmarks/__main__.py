@@ -1,10 +1,10 @@
-"""Run the benchmarks: `python -m benchmarks [ingestion|boards|flags ...] [--rows N] [--people N]`."""
+"""Run the benchmarks: `python -m benchmarks [ingestion|boards|flags|telemetry ...] [--rows N] [--people N]`."""
 
 import argparse
 import importlib
 import sys
 
-SUITES = ["ingestion", "boards", "flags"]
+SUITES = ["ingestion", "boards", "flags", "telemetry"]
 
 
 def main() -> int:

@@ -405,3 +405,13 @@ def is_beating(export_id: int, owner: str) -> bool:
 
 def stop_beating(export_id: int, owner: str) -> None:
     cache.delete(_heartbeat_key(export_id, owner))
+
+
+# --- Rate of queued work --------------------------------------------------------------------------
+
+
+def first_in(name: str, seconds: int) -> bool:
+    """True for the first caller in each ``seconds`` window under ``name``: work asked for by every
+    request (a telemetry fold) is queued once per window. A cache out of reach says False; periodic
+    tasks cover for it."""
+    return bool(cache.add(f"once:{name}", True, timeout=seconds))

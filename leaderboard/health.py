@@ -21,7 +21,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .ingestion import FORMATS
-from .models import Connection, Notification, TaskRun, UsageExport
+from .models import Connection, IngestToken, Notification, TaskRun, UsageExport
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,7 @@ class Overview:
     beat_ticking: bool
     last_imports: list[tuple[str, datetime]]
     last_syncs: list[tuple[str, datetime | None, str]]
+    last_telemetry: list[tuple[str, datetime | None]]
     tasks: list[TaskStats]
     failures: list[tuple[datetime, str, str]] = field(default_factory=list)
 
@@ -144,7 +145,8 @@ def overview(*, now: datetime | None = None) -> Overview:
         queues = {}
     beat_last = TaskRun.objects.filter(name=BEAT_PULSE_TASK).aggregate(last=Max("started_at"))["last"]
     by_format = (
-        UsageExport.objects.filter(status=UsageExport.Status.SUCCEEDED).order_by()
+        UsageExport.objects.filter(status=UsageExport.Status.SUCCEEDED)
+        .exclude(origin=UsageExport.Origin.TELEMETRY).order_by()
         .values_list("format").annotate(last=Max("finished_at"))
     )
     last_imports = sorted(
@@ -152,6 +154,8 @@ def overview(*, now: datetime | None = None) -> Overview:
         key=lambda item: item[1], reverse=True,
     )
     last_syncs = list(Connection.objects.order_by("name").values_list("name", "last_success_at", "last_error"))
+    # Agents send telemetry under a token each: a token that went quiet is a fleet that stopped sending.
+    last_telemetry = list(IngestToken.objects.live().order_by("name").values_list("name", "last_used_at"))
     runs: dict[str, list[TaskRun]] = defaultdict(list)
     for run in TaskRun.objects.filter(started_at__gte=now - RECENT).only("name", "state", "duration"):
         runs[run.name].append(run)
@@ -172,5 +176,6 @@ def overview(*, now: datetime | None = None) -> Overview:
     return Overview(
         database=database_answers(), broker=broker, queues=queues, beat_last=beat_last,
         beat_ticking=beat_last is not None and now - beat_last <= BEAT_SILENT_AFTER,
-        last_imports=last_imports, last_syncs=last_syncs, tasks=tasks, failures=failures[:30],
+        last_imports=last_imports, last_syncs=last_syncs,
+        last_telemetry=last_telemetry, tasks=tasks, failures=failures[:30],
     )

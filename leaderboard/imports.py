@@ -91,12 +91,14 @@ def store_export(
     attributed_to: Person | None = None,
     requested_format: str = "",
     sync_run=None,
+    folder: str = "",
 ) -> tuple[UsageExport, bool]:
     """Keep the bytes and make the export's row (queued for import, unless refused outright).
 
     Returns (export, created); created is False when these exact bytes (for this person, if any)
     were stored before, and the existing export is returned instead. A self-service upload over its
-    limits raises UploadRefused, and nothing of it is kept."""
+    limits raises UploadRefused, and nothing of it is kept. ``folder``: where under the storage to keep
+    it (telemetry spreads its many small batches over a folder per day)."""
     digest, size = hashlib.sha256(), 0
     content.seek(0)
     for chunk in content.chunks():
@@ -109,7 +111,8 @@ def store_export(
     if origin == UsageExport.Origin.SELF_SERVICE:
         check_self_upload(uploaded_by, size)
     content.seek(0)
-    stored_name = default_storage.save(f"exports/{timezone.now():%Y/%m}/{Path(name).name}", content)
+    folder = folder or f"exports/{timezone.now():%Y/%m}"
+    stored_name = default_storage.save(f"{folder}/{Path(name).name}", content)
     export = UsageExport(
         file=stored_name, original_name=Path(name).name, size=size, sha256=sha256, origin=origin,
         uploaded_by=uploaded_by, attributed_to=attributed_to, requested_format=requested_format, sync_run=sync_run,
@@ -347,10 +350,12 @@ def sweep() -> list[int]:
     stale = Q(status=Status.QUEUED, created_at__lt=now - settings.IMPORT_REQUEUE_AFTER) | Q(
         status=Status.RUNNING, lease_expires_at__lt=now
     )
+    # Telemetry batches are folded in bulk, by their own task (leaderboard/telemetry/folding.py).
+    stale &= ~Q(origin=UsageExport.Origin.TELEMETRY)
     found = set(UsageExport.objects.filter(stale).values_list("pk", flat=True))
     running = UsageExport.objects.filter(
         status=Status.RUNNING, started_at__lt=now - _CLAIM_SETTLES
-    ).values_list("pk", "lease_owner")
+    ).exclude(origin=UsageExport.Origin.TELEMETRY).values_list("pk", "lease_owner")
     found.update(pk for pk, owner in running if _silent(pk, owner))
     return sorted(found)
 

@@ -281,6 +281,8 @@ CELERY_BEAT_SCHEDULE = {
     # Re-enqueue exports whose message was lost (Redis flushed) or whose worker died past its lease.
     # Often: a dead worker's import is taken over within a minute (its heartbeat goes silent).
     "sweep-stalled-imports": {"task": "leaderboard.tasks.sweep_imports", "schedule": timedelta(seconds=15)},
+    # Telemetry batches are folded as they arrive; this catches any whose message was lost.
+    "fold-telemetry": {"task": "leaderboard.tasks.fold_telemetry", "schedule": timedelta(seconds=20)},
     # After the night's provider exports have landed, and before managers start their day (UTC).
     "evaluate-flags-daily": {"task": "leaderboard.tasks.evaluate_flags", "schedule": crontab(hour=5, minute=0)},
     "send-flag-digests": {"task": "leaderboard.tasks.send_digests", "schedule": crontab(hour=7, minute=0)},
@@ -333,6 +335,19 @@ CONNECTION_MAX_RETRY_AFTER = env.int("CONNECTION_MAX_RETRY_AFTER", default=120)
 CONNECTION_RATE_LIMIT_RETRIES = env.int("CONNECTION_RATE_LIMIT_RETRIES", default=5)
 # A running sync renews its lease after every call; a worker that died lets it lapse this soon.
 CONNECTION_LEASE = timedelta(seconds=env.int("CONNECTION_LEASE_SECONDS", default=15 * 60))
+
+# --- Telemetry (OTLP/HTTP from the coding agents) ----------------------------------------------
+# A request body (after gunzip) over this is refused with 413: exporters send kilobytes a minute.
+TELEMETRY_MAX_BYTES = env.int("TELEMETRY_MAX_BYTES", default=8 * 1024 * 1024)
+# More batches than this waiting to be folded: the receiver answers 429 with Retry-After.
+TELEMETRY_MAX_BACKLOG = env.int("TELEMETRY_MAX_BACKLOG", default=50_000)
+TELEMETRY_RETRY_AFTER = env.int("TELEMETRY_RETRY_AFTER", default=30)
+# A fold is queued at most this often (seconds), and takes up to this many batches per transaction.
+TELEMETRY_FOLD_EVERY = env.int("TELEMETRY_FOLD_EVERY", default=5)
+TELEMETRY_FOLD_BATCHES = env.int("TELEMETRY_FOLD_BATCHES", default=500)
+# One fold task folds for about this long, then leaves the rest to the next.
+TELEMETRY_FOLD_SECONDS = env.int("TELEMETRY_FOLD_SECONDS", default=50)
+TELEMETRY_FOLD_LEASE = timedelta(seconds=env.int("TELEMETRY_FOLD_LEASE_SECONDS", default=5 * 60))
 
 # One line per request and per task, key=value pairs, each line carrying the id of the request or
 # task it was logged in (leaderboard/logs.py).

@@ -9,13 +9,15 @@ from collections.abc import Iterable
 from datetime import date
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import flags, health, imports, notifications
+from . import cache, flags, health, imports, notifications
 from .boards import warming
 from .connections import sync as connection_sync
 from .models import UsageExport
+from .telemetry import folding
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,17 @@ def send_after_commit(task, *args, **kwargs) -> None:
 
 def queue_import(export: UsageExport) -> None:
     if export.status == UsageExport.Status.QUEUED:
-        send_after_commit(import_export, export.pk)
+        if export.origin == UsageExport.Origin.TELEMETRY:
+            send_after_commit(fold_telemetry)  # batches are folded in bulk, never one by one
+        else:
+            send_after_commit(import_export, export.pk)
+
+
+def queue_telemetry_fold() -> None:
+    """A telemetry batch was kept: fold it (and whatever else arrived) soon. Once per few seconds,
+    however many batches arrive: each fold takes every batch waiting."""
+    if cache.first_in("telemetry-fold", settings.TELEMETRY_FOLD_EVERY):
+        send_after_commit(fold_telemetry)
 
 
 def after_usage_changed(people: Iterable[int]) -> None:
@@ -86,6 +98,19 @@ def sweep_imports() -> None:
     """Re-send imports whose message was lost or whose worker died (see imports.sweep)."""
     for export_id in imports.sweep():
         import_export.delay(export_id)
+
+
+@shared_task(**TRANSIENT)
+def fold_telemetry() -> None:
+    """Fold the telemetry batches waiting into usage (command twin: ``fold_telemetry``); also every
+    few seconds from beat, for batches whose message was lost."""
+    folded = folding.fold_all(seconds=settings.TELEMETRY_FOLD_SECONDS)
+    if folded.people:
+        # Flags follow every fold (a runaway day shows while it happens); the boards are warmed at
+        # most once a minute, not after every fold of a busy day.
+        send_after_commit(evaluate_flags, person_ids=sorted(folded.people))
+        if cache.first_in("warm-after-telemetry", 60):
+            send_after_commit(warm_boards)
 
 
 @shared_task

@@ -3,13 +3,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from .views import boards, imports, personal_data, review
+from .views import boards, imports, personal_data, review, telemetry
 
 urlpatterns = [
     path("", include(boards)),
     path("", include(imports)),
     path("", include(review)),
     path("", include(personal_data)),
+    path("", include(telemetry)),
     path("", include("leaderboard.views.roster")),
     path("", include("leaderboard.views.health")),
     path("", include("leaderboard.views.connections")),

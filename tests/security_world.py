@@ -18,6 +18,7 @@ from accounts.models import Person, ProviderIdentity
 from leaderboard import flags, imports
 from leaderboard.connections import setup
 from leaderboard.models import BudgetPolicy, Exemption, Flag, FlagNote, UsageExport
+from leaderboard.telemetry import tokens
 from tests.test_boards import save, usage
 from tests.test_review_views import make_flag
 
@@ -35,6 +36,7 @@ class World:
     hidden: Person  # Lee, privacy hidden: a 404 for colleagues outside his reporting line
     reset_path: str
     connection: object  # an Anthropic admin-API connection whose provider cannot be reached
+    ingest_token: object  # a live telemetry ingest token
 
 
 CSV = ("date,email,provider,model,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,requests,cost_usd\n"
@@ -71,4 +73,5 @@ def build(cast, *, provider: str = "mistral", model: str = "mistral-large", note
             f"{default_token_generator.make_token(cast.erin)}/"
     connection = setup.create_connection(vendor="anthropic", name="Anthropic (unreachable)",
                                          credential="sk-ant-admin01-secret", base_url="http://127.0.0.1:9", by=cast.ada)
-    return World(cast, flag, export, own, identity, policy, exemption, left, cast.lee, reset, connection)
+    ingest_token, _ = tokens.create_token(name="Laptops", by=cast.ada)
+    return World(cast, flag, export, own, identity, policy, exemption, left, cast.lee, reset, connection, ingest_token)

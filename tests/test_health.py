@@ -13,7 +13,8 @@ from pytest_django.asserts import assertContains
 
 from leaderboard import health
 from leaderboard.connections import setup
-from leaderboard.models import Connection, TaskRun, UsageExport
+from leaderboard.models import Connection, IngestToken, TaskRun, UsageExport
+from leaderboard.telemetry import tokens
 
 
 def test_healthz_answers_without_a_login_when_the_database_and_broker_answer(client, db, settings):
@@ -70,6 +71,20 @@ def test_the_health_page_says_what_ran_how_long_it_took_and_what_failed(cast, lo
     overview = page.context["health"]
     imports = next(task for task in overview.tasks if task.name == "leaderboard.tasks.import_export")
     assert (imports.runs, imports.failed, imports.slowest) == (2, 1, 12.5)
+
+
+def test_the_health_page_tells_file_imports_from_telemetry_and_says_when_each_token_last_sent(cast, login):
+    UsageExport.objects.create(file="x", original_name="otlp", size=1, sha256="t", origin="telemetry",
+                               format="otlp_metrics", status="succeeded", finished_at=timezone.now())
+    laptops, _ = tokens.create_token(name="Laptops", by=cast.ada)
+    IngestToken.objects.filter(pk=laptops.pk).update(last_used_at=timezone.now() - timedelta(minutes=3))
+    tokens.create_token(name="CI runners", by=cast.ada)
+
+    overview = login(cast.ada).get(reverse("health")).context["health"]
+
+    assert overview.last_imports == []
+    assert [name for name, _ in overview.last_telemetry] == ["CI runners", "Laptops"]
+    assert overview.last_telemetry[0][1] is None and overview.last_telemetry[1][1] is not None
 
 
 def test_beat_shows_as_silent_when_no_periodic_task_ran_for_a_while(db):

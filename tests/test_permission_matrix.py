@@ -151,6 +151,12 @@ TABLE: dict[str, list[Req]] = {
     "connections/<int:pk>/progress/": [Req(ADMINS, htmx=True, ids=CONNECTION)],
     "connections/<int:pk>/test/": [Req(ADMIN_POST_ONLY, ids=CONNECTION), Req(ADMINS_DO, "POST", {}, ids=CONNECTION)],
     "connections/<int:pk>/sync/": [Req(ADMIN_POST_ONLY, ids=CONNECTION), Req(ADMINS_DO, "POST", {}, ids=CONNECTION)],
+    # The OTLP receiver answers to its bearer token alone, never to a session.
+    "otlp/v1/metrics": [Req((NA,) * 6), Req(("401",) * 6, "POST", {}, label="no bearer token")],
+    "otlp/v1/logs": [Req((NA,) * 6), Req(("401",) * 6, "POST", {}, label="no bearer token")],
+    "telemetry/tokens/": [Req(ADMINS), Req((L, N, N, N, N, "400"), "POST", {}, label="a token needs a name")],
+    "telemetry/tokens/<int:pk>/revoke/": [Req(ADMIN_POST_ONLY, ids=ids(pk=lambda w: w.ingest_token.pk)),
+                                          Req(ADMINS_DO, "POST", {}, ids=ids(pk=lambda w: w.ingest_token.pk))],
     "reconciliation/": [Req(ADMINS), Req(ADMINS, data={"vendor": "openai", "month": "2026-10"})],
     "settings/": [Req(EVERYONE), Req((L, R, R, R, R, R), "POST", {"privacy": "anonymous", "digest": "none"})],
     "login/": [Req((OK, R, R, R, R, R)),
@@ -224,7 +230,7 @@ MODELS_WATCHED = ["accounts.Person", "accounts.Team", "accounts.ProviderIdentity
                   "leaderboard.Flag", "leaderboard.FlagNote", "leaderboard.FlagEvent", "leaderboard.FlagRule",
                   "leaderboard.BudgetPolicy", "leaderboard.Exemption", "leaderboard.OrgSettings",
                   "leaderboard.UsageExport", "leaderboard.Notification", "leaderboard.DailyUsage",
-                  "leaderboard.Connection", "leaderboard.SyncRun"]
+                  "leaderboard.Connection", "leaderboard.SyncRun", "leaderboard.IngestToken"]
 
 
 def snapshot(sent_tasks) -> tuple:
@@ -275,7 +281,7 @@ def test_each_role_gets_what_the_table_says(cast, settings, tmp_path, sent_tasks
             before = snapshot(sent_tasks)
             response = send(client, world, route, req)
             found[role] = outcome(response)
-            if found[role] in (L, N, F, NA, "admin_login") and found[role] == expected:
+            if found[role] in (L, N, F, NA, "401", "admin_login") and found[role] == expected:
                 assert snapshot(sent_tasks) == before, f"{role}'s refused {req.method} /{route} changed something"
             if found[role] == N == expected and "pk" in req.ids:
                 _assert_same_as_missing(client, world, route, req, response)

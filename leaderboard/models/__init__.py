@@ -16,6 +16,7 @@ from .flags import (
 )
 from .notifications import Notification
 from .operations import TaskRun
+from .telemetry import IngestToken, IngestTokenQuerySet, TelemetryPoint
 from .usage import (
     SOURCE_RANK,
     ActivityRecord,
@@ -32,7 +33,8 @@ from .versions import CacheVersion
 __all__ = [
     "SEVERITY_RANK", "SOURCE_RANK", "ActivityRecord", "BudgetPolicy", "BudgetPolicyQuerySet", "CacheVersion", "DailyUsage",
     "DailyUsageQuerySet", "Exemption", "Flag", "FlagEvaluation", "FlagEvent", "FlagNote", "FlagQuerySet", "FlagRule",
-    "Notification", "OrgSettings", "PersonDay", "Severity", "Source", "TaskRun", "TokenCounts", "UsageExport", "UsageRecord",
+    "IngestToken", "IngestTokenQuerySet", "Notification", "OrgSettings", "PersonDay", "Severity", "Source", "TaskRun",
+    "TelemetryPoint", "TokenCounts", "UsageExport", "UsageRecord",
     "default_working_weekdays",
     "Connection", "SyncRun", "ProviderCost",
 ]

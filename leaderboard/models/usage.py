@@ -26,6 +26,7 @@ class UsageExport(models.Model):
         SELF_SERVICE = "self", "Uploaded by the person it belongs to"
         DEMO = "demo", "Demo data"
         CONNECTION = "connection", "Pulled by a provider connection"
+        TELEMETRY = "telemetry", "Sent by a coding agent over OpenTelemetry"
 
     file = models.FileField(upload_to="exports/%Y/%m/", max_length=300)
     original_name = models.CharField(max_length=255)
@@ -95,6 +96,9 @@ class Source(models.TextChoices):
     CLAUDE_CODE_TELEMETRY = "claude_code_telemetry", "Claude Code telemetry"
     CCUSAGE = "ccusage", "ccusage upload"
     OPENAI_USAGE = "openai_usage", "OpenAI usage (API or dashboard CSV)"
+    CODEX_TELEMETRY = "codex_telemetry", "Codex CLI telemetry (events)"
+    CODEX_TELEMETRY_METRICS = "codex_telemetry_metrics", "Codex CLI telemetry (metrics)"
+    GEMINI_CLI_TELEMETRY = "gemini_cli_telemetry", "Gemini CLI telemetry"
     CURSOR_EVENTS = "cursor_events", "Cursor usage events"
     CURSOR_DAILY = "cursor_daily", "Cursor daily usage"
     COPILOT_USAGE = "copilot_usage", "GitHub Copilot usage report"
@@ -110,6 +114,12 @@ SOURCE_RANK = {
     Source.CLAUDE_CODE_TELEMETRY: 2,
     Source.CCUSAGE: 3,
     Source.OPENAI_USAGE: 0,
+    # Codex's own events name the person and each response; its turn metrics name nobody (unless a
+    # site adds user.email to their resource), so they count only where the events are missing.
+    Source.CODEX_TELEMETRY: 1,
+    Source.CODEX_TELEMETRY_METRICS: 2,
+    # Nothing else reports Gemini CLI per person yet; 0 is left for a Google admin report.
+    Source.GEMINI_CLI_TELEMETRY: 1,
     Source.CURSOR_EVENTS: 0,
     Source.COPILOT_USAGE: 0,
     # The generic CSV is for providers without an importer; where one exists, its own export wins.

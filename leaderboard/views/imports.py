@@ -53,7 +53,9 @@ def import_list(request):
         return redirect("imports")
 
     filters = HistoryFilterForm(request.GET)
-    exports = UsageExport.objects.select_related("uploaded_by", "sync_run__connection")
+    # Telemetry batches (thousands an hour) have their own history, on the Ingest tokens page.
+    exports = (UsageExport.objects.select_related("uploaded_by", "sync_run__connection")
+               .exclude(origin=UsageExport.Origin.TELEMETRY))
     if filters.is_valid() and filters.cleaned_data["status"]:
         exports = exports.filter(status=filters.cleaned_data["status"])
     if filters.is_valid() and filters.cleaned_data["sync_run"]:
