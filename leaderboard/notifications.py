@@ -108,6 +108,7 @@ def digest_flags() -> dict[int, list[int]]:
     managers = Person.objects.reporting_lines()
     found: dict[int, list[int]] = defaultdict(list)
     flags = Flag.objects.filter(status__in=[Flag.Status.OPEN, Flag.Status.ACKNOWLEDGED], person__isnull=False)
+    flags = flags.shown_to_managers(timezone.now().date())
     for pk, person_id, assignee_id in flags.values_list("pk", "person_id", "assignee_id"):
         above = managers_above(person_id, managers)
         for boss in above:

@@ -5,6 +5,10 @@ from django.db import migrations, models
 from leaderboard import cache
 
 
+def runaway_at_once(apps, schema_editor):
+    apps.get_model("leaderboard", "FlagRule").objects.filter(kind="runaway").update(employee_first_days=0)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -42,6 +46,8 @@ class Migration(migrations.Migration):
             name='status',
             field=models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Imported'), ('failed', 'Failed'), ('held', 'Held for review'), ('rejected', 'Rejected')], default='queued', max_length=10),
         ),
+        # Runaway spend is money still burning: its managers hear at once (flags.rules.DEFAULT_RULES).
+        migrations.RunPython(runaway_at_once, migrations.RunPython.noop),
         # Flag, FlagRule and UsageExport are watched (cache.VERSIONS): altered tables get their triggers back.
         migrations.RunPython(cache.install_triggers, migrations.RunPython.noop),
     ]

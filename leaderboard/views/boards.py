@@ -15,6 +15,7 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 from django_htmx.http import push_url
@@ -299,7 +300,8 @@ def person(request, pk):
         theirs = usage.personal(subject, loaded[0])
         context["identities"] = theirs.identities
         # The person's own flags, to answer; for their managers and admins, the flags they review.
-        context["flags"] = theirs.flags
+        context["flags"] = theirs.flags if subject.pk == request.user.pk else [
+            flag for flag in theirs.flags if flag.is_shown_to_managers(timezone.now().date())]  # employee first
     return _render(request, "leaderboard/person.html", "usage", context, canonical=context["canonical"])
 
 
