@@ -20,7 +20,16 @@ from accounts.org import team_and_below
 
 from ..budgets import BudgetBook, Calendar
 from ..freshness import latest_days
-from ..models import ActivityRecord, DailyUsage, Exemption, Flag, FlagRule, OrgSettings, PersonDay, UsageRecord
+from ..models import (
+    ActivityRecord,
+    DailyUsage,
+    Exemption,
+    Flag,
+    FlagRule,
+    OrgSettings,
+    PersonDay,
+    UsageRecord,
+)
 from .rules import OUTPUT_FIELDS, OUTPUT_SOURCES, Kind, Windows, ensure_rules
 
 # "Which vendors does this person use": looked up over this many days, to know whose data matters.
