@@ -28,6 +28,7 @@ from django.utils import timezone
 from ..models import FlagEvaluation
 from . import deciding, reading, reconciling
 from .reconciling import Outcome, Result
+from .simulating import preview
 from .rules import (
     DEFAULT_RULES,
     PARAMETERS,
@@ -40,7 +41,7 @@ from .rules import (
 
 __all__ = [
     "DEFAULT_RULES", "PARAMETERS", "SKIP_LABELS", "Outcome", "Result", "create_exemption", "end_exemption",
-    "ensure_rules", "evaluate", "last_evaluation", "update_rules",
+    "ensure_rules", "evaluate", "last_evaluation", "preview", "update_rules",
 ]
 
 log = logging.getLogger(__name__)
