@@ -29,6 +29,7 @@ from django.utils import timezone
 from accounts.models import Person, Team
 from accounts.org import managers_above, team_and_above
 
+from . import runway
 from .models import SEVERITY_RANK, Flag, Notification, Severity
 
 log = logging.getLogger(__name__)
@@ -216,9 +217,10 @@ def send_digest_email(notification: Notification) -> bool:
         counts[flag.get_severity_display()] += 1
     rows = [{"flag": f, "url": absolute(f.get_absolute_url())} for f in flags]
     subject = f"{len(flags)} open flag{'s' if len(flags) != 1 else ''} in your team"
+    team_runway = runway.for_manager(notification.recipient, today=timezone.now().date())
     _email(to=notification.recipient, subject=subject, template="digest", context={
         "rows": rows, "counts": dict(counts), "queue_url": absolute(reverse("review")),
-        "weekly": "-W" in notification.key,
+        "weekly": "-W" in notification.key, "runway": team_runway.text if team_runway else "",
     })
     return True
 

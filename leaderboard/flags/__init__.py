@@ -28,7 +28,6 @@ from django.utils import timezone
 from ..models import FlagEvaluation
 from . import deciding, reading, reconciling
 from .reconciling import Outcome, Result
-from .simulating import preview
 from .rules import (
     DEFAULT_RULES,
     PARAMETERS,
@@ -38,6 +37,7 @@ from .rules import (
     ensure_rules,
     update_rules,
 )
+from .simulating import preview
 
 __all__ = [
     "DEFAULT_RULES", "PARAMETERS", "SKIP_LABELS", "Outcome", "Result", "create_exemption", "end_exemption",

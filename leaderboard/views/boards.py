@@ -23,7 +23,7 @@ from django_htmx.http import push_url
 from accounts import org
 from accounts.models import Person
 
-from .. import cache, charts, freshness, imports, tasks
+from .. import cache, charts, freshness, imports, runway, tasks
 from ..board_forms import BoardFilterForm, CcusageUploadForm, ModelSuggestionsForm, UsageForm
 from ..boards import budget_use, catalog, ranking, usage
 from ..boards import teams as team_boards
@@ -180,7 +180,11 @@ def team(request, pk):
     budget = budget_use.team_budget(filters.period, team_ids, spend=spend, catalog=roster, versions=versions,
                                     sight=sight)
     params = {k: v for k, v in filters.query_params().items() if k != "team"}
+    # Budget runway: for whoever may see the team's budgets (the organisation's, for admins).
+    runways = [] if budget is None else [runway.for_team(pk, today=today)] + (
+        [runway.for_organisation(today=today)] if request.user.is_staff else [])
     context = {
+        "runways": runways,
         "form": form, "filters": filters, "board": result, "freshness": fresh, "team": info, "budget": budget,
         "team_path": roster.team_path(pk), "members": roster.team_size(team_ids), "trend": trend,
         "sub_teams": sorted((t for t in roster.teams.values() if t.parent_id == pk), key=lambda t: t.name.lower()),
