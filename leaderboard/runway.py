@@ -18,9 +18,16 @@ from django.db.models import Sum
 from accounts.models import Person, Team
 from accounts.org import team_and_below
 
-from .budgets import BudgetBook, month_end
+from . import cache
+from .boards import budget_use
+from .boards.catalog import Catalog
+from .boards.filters import Period
+from .budgets import BudgetBook, Calendar, month_end
+from .cache import PEOPLE, ROLLUPS, Versions
 from .display import CENT, day, money
 from .models import PersonDay
+
+ORGANISATION = "The organisation"
 
 # The chart's drawing area, in SVG user units (it scales to the width of its box).
 CHART_WIDTH, CHART_HEIGHT = 600, 160
@@ -83,12 +90,12 @@ def for_team(team_id: int, *, today: date) -> Runway:
     parents = dict(Team.objects.values_list("pk", "parent_id"))
     teams = team_and_below(team_id, parents)
     members = list(Person.objects.filter(team_id__in=teams, is_active=True).values_list("pk", flat=True))
-    return _runway(Team.objects.get(pk=team_id).name, members, today=today)
+    return _standalone(Team.objects.get(pk=team_id).name, members, today=today)
 
 
 def for_organisation(*, today: date) -> Runway:
-    return _runway("The organisation", list(Person.objects.filter(is_active=True).values_list("pk", flat=True)),
-                   today=today)
+    members = list(Person.objects.filter(is_active=True).values_list("pk", flat=True))
+    return _standalone(ORGANISATION, members, today=today)
 
 
 def for_manager(person: Person, *, today: date) -> Runway | None:
@@ -96,17 +103,49 @@ def for_manager(person: Person, *, today: date) -> Runway | None:
     return for_team(person.team_id, today=today) if person.team_id else None
 
 
-def _runway(label: str, members: list[int], *, today: date) -> Runway:
-    first, last = today.replace(day=1), month_end(today)
+def for_board(*, team_id: int | None, label: str, members: list[int], today: date, catalog: Catalog,
+              versions: Versions | None) -> Runway:
+    """The team page's runway (``team_id`` None: the organisation's), from the board's catalog and cached
+    budgets: one query for the month's spend, none once it is cached."""
+    first, last = _month(today)
+    amounts = budget_use.period_budgets(Period("month", first, last), catalog=catalog, versions=versions)
+    calendar = budget_use.budget_book({}, catalog=catalog, versions=versions).calendar
+    daily = cache.cached(versions, "runway-spend", (team_id, first, today),
+                         lambda: daily_spend(members, first=first, today=today), on=(ROLLUPS, PEOPLE))
+    return project(label=label, budget=_pooled(amounts.get(pk) for pk in members), daily=daily,
+                   calendar=calendar, today=today)
+
+
+def _standalone(label: str, members: list[int], *, today: date) -> Runway:
+    first, last = _month(today)
     book = BudgetBook.load(members)
-    amounts = [book.budget(pk, first, last).amount for pk in members]
-    budget = sum((a for a in amounts if a is not None), Decimal(0)) if any(a is not None for a in amounts) else None
+    return project(label=label, budget=_pooled(book.budget(pk, first, last).amount for pk in members),
+                   daily=daily_spend(members, first=first, today=today), calendar=book.calendar, today=today)
+
+
+def daily_spend(members: list[int], *, first: date, today: date) -> dict[date, Decimal]:
+    """The members' spend per day of the month through yesterday (today's data is still arriving)."""
+    if today <= first:
+        return {}
+    rows = (PersonDay.objects.filter(person_id__in=members, day__gte=first, day__lt=today)
+            .values_list("day").annotate(cost=Sum("cost_usd")))
+    return dict(rows)
+
+
+def _pooled(amounts) -> Decimal | None:
+    known = [amount for amount in amounts if amount is not None]
+    return sum(known, Decimal(0)) if known else None
+
+
+def _month(today: date) -> tuple[date, date]:
+    return today.replace(day=1), month_end(today)
+
+
+def project(*, label: str, budget: Decimal | None, daily: dict[date, Decimal], calendar: Calendar,
+            today: date) -> Runway:
+    """The runway of a pooled ``budget`` for the month of ``today``, from the spend per day so far."""
+    first, last = _month(today)
     through = today - timedelta(days=1) if today > first else None
-    daily: dict[date, Decimal] = {}
-    if through is not None:
-        rows = (PersonDay.objects.filter(person_id__in=members, day__gte=first, day__lte=through)
-                .values_list("day").annotate(cost=Sum("cost_usd")))
-        daily = dict(rows)
     runway = Runway(label, first, last, budget, sum(daily.values(), Decimal(0)), through)
     if through is None or not budget:
         return runway
@@ -117,16 +156,17 @@ def _runway(label: str, members: list[int], *, today: date) -> Runway:
         runway.cumulative.append((current, running))
         if running > budget and runway.runs_out_on is None:
             runway.runs_out_on = current
-    elapsed = book.calendar.working_days(first, through)
+    elapsed = calendar.working_days(first, through)
     if not elapsed:
         return runway
-    runway.pace = (runway.spent / elapsed).quantize(CENT, ROUND_HALF_UP)
+    pace = runway.spent / elapsed
+    runway.pace = pace.quantize(CENT, ROUND_HALF_UP)
     projected, current = runway.spent, through
     runway.projection.append((through, projected))
     while current < last:
         current += timedelta(days=1)
-        if book.calendar.is_working(current):
-            projected += runway.spent / elapsed
+        if calendar.is_working(current):
+            projected += pace
         runway.projection.append((current, projected))
         if projected > budget and runway.runs_out_on is None:
             runway.runs_out_on = current

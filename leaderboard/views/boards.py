@@ -181,8 +181,12 @@ def team(request, pk):
                                     sight=sight)
     params = {k: v for k, v in filters.query_params().items() if k != "team"}
     # Budget runway: for whoever may see the team's budgets (the organisation's, for admins).
-    runways = [] if budget is None else [runway.for_team(pk, today=today)] + (
-        [runway.for_organisation(today=today)] if request.user.is_staff else [])
+    runways = []
+    if budget is not None:
+        shown = [(pk, info.name, team_ids)] + ([(None, runway.ORGANISATION, None)] if request.user.is_staff else [])
+        runways = [runway.for_board(team_id=key, label=label, today=today, catalog=roster, versions=versions, members=[
+            member for member, person in roster.people.items() if teams is None or person.team_id in teams])
+            for key, label, teams in shown]
     context = {
         "runways": runways,
         "form": form, "filters": filters, "board": result, "freshness": fresh, "team": info, "budget": budget,
