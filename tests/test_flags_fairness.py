@@ -107,7 +107,7 @@ def test_it_flags_spend_with_no_output_from_any_source(burning):
     flags.evaluate(as_of=AS_OF)
     flag = live(burning.erin, "burn_without_output").get()
     # 14 days Mar 18 - 31: 10 working days at $50.
-    assert flag.numbers["spend_total"] == "500" and flag.severity == "medium"
+    assert flag.numbers["spend_total"] == "500.00" and flag.severity == "medium"
     assert flag.explanation.startswith("Spent $500.00 over the 14 days Mar 18 – 31, 2025 (above $200.00) with no output")
 
 

@@ -247,7 +247,8 @@ def burn_without_output(facts: Facts, person: PersonRow, rule: FlagRule) -> Find
         "If the work shows somewhere no source reports (a repository not connected, research), an answer says so."
     )
     return Finding(Kind.BURN_WITHOUT_OUTPUT, rule.severity, headline, {
-        "window": window(start, end), "spend_total": str(spend), "amount_usd": str(rule.amount_usd), "output_days": 0,
+        "window": window(start, end), "spend_total": str(spend.quantize(CENT, ROUND_HALF_UP)),
+        "amount_usd": str(rule.amount_usd), "output_days": 0,
     })
 
 
