@@ -27,7 +27,7 @@ from django.db import transaction
 from accounts.models import Person, Team
 from leaderboard.roster import import_roster
 
-from . import flags, imports
+from . import flags, imports, pricing
 from .models import BudgetPolicy, UsageExport
 
 DOMAIN = "demo.example"
@@ -478,15 +478,17 @@ def _write_exports(folder: Path, people, rng, start: date, end: date) -> list[tu
             if tokens <= 0:
                 continue
             split = _split(tokens, rng)
+            # Priced as ccusage prices it, by the list: the self-report checks hold a mispriced file.
+            cost = round(float(pricing.estimate(pricing.unit_prices("anthropic", ANTHROPIC_MODELS[1]), **split)), 4)
             daily.append({"date": day.isoformat(), "inputTokens": split["input"], "outputTokens": split["output"],
                           "cacheCreationTokens": split["cache_write"], "cacheReadTokens": split["cache_read"],
-                          "totalTokens": sum(split.values()), "totalCost": round(tokens / 1e6 * 0.9, 4),
+                          "totalTokens": sum(split.values()), "totalCost": cost,
                           "modelsUsed": [ANTHROPIC_MODELS[1]],
                           "modelBreakdowns": [{"modelName": ANTHROPIC_MODELS[1], "inputTokens": split["input"],
                                                "outputTokens": split["output"],
                                                "cacheCreationTokens": split["cache_write"],
                                                "cacheReadTokens": split["cache_read"],
-                                               "cost": round(tokens / 1e6 * 0.9, 4)}]})
+                                               "cost": cost}]})
         write(f"ccusage_{p.email.split('@')[0]}.json", json.dumps({"daily": daily}), owner=p.email)
 
     # A provider without an importer, through the generic CSV.

@@ -29,10 +29,10 @@ from django.utils import timezone
 
 from accounts.models import Person
 
-from . import cache
+from . import cache, self_reports
 from .ingestion import detect_format, get_format
 from .ingestion.reading import Export
-from .ingestion.rows import ImportRefused, ParseContext, Problem
+from .ingestion.rows import ImportRefused, ParseContext, Problem, UsageRow
 from .models import UsageExport
 from .staging import Outcome, Writer
 
@@ -307,6 +307,8 @@ def process_export(export_id: int) -> Processed | None:
             people = outcome.people
     except ImportRefused as refused:
         _fail(mine, export, refused.problems, started)
+    except self_reports.Held as held:
+        _hold(mine, export, held.problems, started)
     except LostLease:
         log.warning("Export %s was taken over by another worker; dropping this attempt", export.pk)
     except TRANSIENT_ERRORS as error:
@@ -343,6 +345,21 @@ def _fail(mine, export: UsageExport, problems: list[Problem], started: float) ->
     )
 
 
+def _hold(mine, export: UsageExport, problems: list[Problem], started: float) -> None:
+    """Self-reported numbers that failed a check: kept, nothing counted, until an admin decides."""
+    problems = problems[:MAX_PROBLEMS]
+    reasons = [p.as_dict() for p in problems]
+    failure = f"Held for an admin's review: {problems[0]}"
+    if len(problems) > 1:
+        failure += f" (and {len(problems) - 1} more reason{'s' if len(problems) > 2 else ''})"
+    mine.update(
+        status=Status.HELD, lease_owner="", lease_expires_at=None, finished_at=timezone.now(),
+        duration=time.monotonic() - started, problems=reasons, failure=failure,
+        format=getattr(export, "_detected_format", export.format),
+        review_history=[*export.review_history, self_reports.history_entry("held", problems=reasons)],
+    )
+
+
 def sweep() -> list[int]:
     """Exports that should be running but nobody is: queued for a while (their message lost with a
     Redis flush), running under a dead attempt, or out of time. Returns their ids for re-enqueueing."""
@@ -373,15 +390,27 @@ def apply_export(export: UsageExport) -> Outcome:
         raise ImportRefused(Problem(export.original_name, "", f"a {fmt.label} file names nobody: say whose it is"))
     writer = Writer(export, on_progress=lambda rows: _report_progress(export, source, rows))
     problems: list[Problem] = []
+    # Self-reported rows are checked before any is written (they are few: one person's days).
+    checked = [] if self_reports.applies(fmt.name, export) else None
     for item in fmt.parse(source, ParseContext(file_name=export.original_name, person_email=person_email)):
         if isinstance(item, Problem):
             problems.append(item)
             if len(problems) >= MAX_PROBLEMS:
                 break
-        elif not problems:
+        elif problems:
+            continue
+        elif checked is not None:
+            checked.append(item)
+        else:
             writer.add(item)
     if problems:
         raise ImportRefused(problems)
+    if checked is not None:
+        reasons = self_reports.check(export=export, rows=[row for row in checked if isinstance(row, UsageRow)])
+        if reasons:
+            raise self_reports.Held(reasons)
+        for item in checked:
+            writer.add(item)
     return writer.finish(fmt.name)
 
 

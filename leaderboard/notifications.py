@@ -29,6 +29,7 @@ from django.utils import timezone
 from accounts.models import Person, Team
 from accounts.org import managers_above, team_and_above
 
+from . import runway
 from .models import SEVERITY_RANK, Flag, Notification, Severity
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ def digest_flags() -> dict[int, list[int]]:
     managers = Person.objects.reporting_lines()
     found: dict[int, list[int]] = defaultdict(list)
     flags = Flag.objects.filter(status__in=[Flag.Status.OPEN, Flag.Status.ACKNOWLEDGED], person__isnull=False)
+    flags = flags.shown_to_managers(timezone.now().date())
     for pk, person_id, assignee_id in flags.values_list("pk", "person_id", "assignee_id"):
         above = managers_above(person_id, managers)
         for boss in above:
@@ -215,9 +217,10 @@ def send_digest_email(notification: Notification) -> bool:
         counts[flag.get_severity_display()] += 1
     rows = [{"flag": f, "url": absolute(f.get_absolute_url())} for f in flags]
     subject = f"{len(flags)} open flag{'s' if len(flags) != 1 else ''} in your team"
+    team_runway = runway.for_manager(notification.recipient, today=timezone.now().date())
     _email(to=notification.recipient, subject=subject, template="digest", context={
         "rows": rows, "counts": dict(counts), "queue_url": absolute(reverse("review")),
-        "weekly": "-W" in notification.key,
+        "weekly": "-W" in notification.key, "runway": team_runway.text if team_runway else "",
     })
     return True
 

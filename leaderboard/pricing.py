@@ -54,3 +54,23 @@ def unit_prices(vendor: str, model: str) -> UnitPrices | None:
         except (LookupError, ValueError):
             continue
     return None
+
+
+@lru_cache(maxsize=4096)
+def offers(vendor: str, model: str) -> bool | None:
+    """Whether the price list knows ``model`` as sold by ``vendor`` itself (no other provider's list
+    stands in); None when the list has no provider of that name to ask."""
+    provider_id = PROVIDER_IDS.get(vendor, vendor)
+    if not provider_id or not model:
+        return None
+    try:
+        _probe(model, provider_id, input_tokens=PROBE)
+    except (LookupError, ValueError):
+        return False
+    return True
+
+
+def estimate(prices: UnitPrices, *, input: int, cache_write: int, cache_read: int, output: int) -> Decimal:
+    """What these disjoint token counts cost at these prices."""
+    return (input * prices.input + cache_write * prices.cache_write + cache_read * prices.cache_read
+            + output * prices.output)

@@ -35,9 +35,10 @@ class ActionRefused(Exception):
 # --- Access -------------------------------------------------------------------------------------
 
 
-def reviewable_flags(viewer: Person) -> QuerySet[Flag]:
-    """Flags ``viewer`` may see in the queue and act on."""
+def reviewable_flags(viewer: Person, *, today: date | None = None) -> QuerySet[Flag]:
+    """Flags ``viewer`` may see in the queue and act on: none still in its employee-first days."""
     flags = Flag.objects.select_related("rule", "person", "person__team", "identity", "assignee")
+    flags = flags.shown_to_managers(today or timezone.now().date())
     if viewer.is_staff:
         return flags
     reports = reports_of(viewer.pk, Person.objects.reporting_lines())
@@ -50,11 +51,15 @@ def may_review(viewer: Person) -> bool:
 
 
 def role_for(viewer: Person, flag: Flag) -> str | None:
-    """"reviewer", "subject" (the flag is about the viewer), or None: the viewer may not see it."""
-    if viewer.is_staff:
+    """"reviewer", "subject" (the flag is about the viewer), or None: the viewer may not see it (a
+    reviewer sees nothing of a flag still in its employee-first days)."""
+    hidden = not flag.is_shown_to_managers(timezone.now().date())
+    if viewer.is_staff and not hidden:
         return "reviewer"
     if flag.person_id == viewer.pk:
         return "subject"
+    if hidden:
+        return None
     if flag.person_id and (flag.assignee_id == viewer.pk or is_above(viewer.pk, flag.person_id, Person.objects.reporting_lines())):
         return "reviewer"
     return None

@@ -216,10 +216,17 @@ class RuleForm(forms.ModelForm):
     class Meta:
         model = FlagRule
         fields = ["enabled", "severity", "window_days", "baseline_days", "threshold", "severe_threshold",
-                  "amount_usd", "cap_usd", "scope_team"]
+                  "amount_usd", "cap_usd", "scope_team", "employee_first_days"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance.kind == FlagRule.Kind.UNATTRIBUTED:
+            del self.fields["employee_first_days"]  # about an identity, nobody's to answer
+        else:
+            self.fields["employee_first_days"].label = "Shown to the person first (days)"
+            self.fields["employee_first_days"].help_text = (
+                "A new flag is the person's alone this long, to answer or fix, before their managers see it. 0: at once.")
+            self.fields["employee_first_days"].max_value = 30
         used = {name for name, _, _ in flags.PARAMETERS[self.instance.kind]}
         for name, label, help_text in flags.PARAMETERS[self.instance.kind]:
             self.fields[name].label, self.fields[name].help_text = label, help_text

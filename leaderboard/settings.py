@@ -300,6 +300,10 @@ IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=5)
 SELF_UPLOAD_MAX_BYTES = env.int("SELF_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 SELF_UPLOAD_DAILY_COUNT = env.int("SELF_UPLOAD_DAILY_COUNT", default=20)
 SELF_UPLOAD_QUOTA_BYTES = env.int("SELF_UPLOAD_QUOTA_BYTES", default=200 * 1024 * 1024)
+# Self-reported usage (ccusage) claiming more tokens than this for one person and day is held for an
+# admin's review (leaderboard/self_reports.py); so is a claimed cost this far (a fraction) off the price list.
+SELF_REPORT_MAX_TOKENS_PER_DAY = env.int("SELF_REPORT_MAX_TOKENS_PER_DAY", default=2_000_000_000)
+SELF_REPORT_COST_TOLERANCE = env.float("SELF_REPORT_COST_TOLERANCE", default=0.10)
 # How long a worker may hold an export before another may take it over.
 IMPORT_LEASE = timedelta(seconds=env.int("IMPORT_LEASE_SECONDS", default=IMPORT_TIME_LIMIT + 5 * 60))
 # A running import's worker proves it is alive this often; silent for the timeout, it is dead and

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("leaderboard.views.health")),
     path("", include("leaderboard.views.connections")),
     path("", include("leaderboard.views.reconciliation")),
+    path("", include("leaderboard.views.self_reports")),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
 ]

@@ -67,14 +67,14 @@ def decide(kind: str, facts: Facts | None = None, person: int = ERIN):
 
 
 def test_it_finds_nothing_to_say_about_steady_usage():
-    assert [decide(kind) for kind in deciding.RULES] == [None, None, None, None]
+    assert [decide(kind) for kind in deciding.RULES] == [None] * 6
 
 
 def test_it_finds_underuse_below_the_threshold():
     finding = decide("underuse", make_facts(totals=with_totals(underuse_spend=Decimal(189))))
     assert (finding.kind, finding.severity) == ("underuse", "medium")
     assert finding.headline == ("Used $189.00 of a $2,100 budget over the 30 days Mar 2 – 31, 2025 (9%), "
-                                "below the 10% threshold.")
+                                "below the 10% threshold, with no activity from any source.")
     assert finding.numbers["share"] == 0.09 and finding.numbers["spend_total"] == "189"
     assert finding.numbers["window"] == {"start": "2025-03-02", "end": "2025-03-31", "days": 30}
     assert finding.numbers["budget"]["amount"] == "2100.00"
@@ -196,7 +196,8 @@ def test_judging_counts_each_reason_once_per_person():
     people = {ERIN: PersonRow(ERIN, status="leave"), LEE: PersonRow(LEE, team_id=PLATFORM)}
     judgement = deciding.judge(make_facts(people=people, freshness={}))
     assert judgement.skipped == {"leave": 1, "no_data": 1}
-    assert judgement.excluded == {(ERIN, kind): SKIP_LABELS["leave"] for kind in ("inactive", "underuse", "drop", "runaway")}
+    assert judgement.excluded == {(ERIN, kind): SKIP_LABELS["leave"] for kind in (
+        "inactive", "underuse", "drop", "runaway", "burn_without_output", "outlier")}
     assert judgement.unjudged == {(LEE, "inactive"), (LEE, "underuse"), (LEE, "drop")}
     assert judgement.findings == {}
 

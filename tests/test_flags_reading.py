@@ -20,7 +20,8 @@ def test_it_reads_each_persons_numbers_over_the_rules_windows(cast):
     day_spend(cast.erin, date(2025, 3, 27), "501")
     facts = reading.read(as_of=AS_OF)
     assert (facts.as_of, facts.end) == (AS_OF, END)
-    assert set(facts.rules) == {"underuse", "inactive", "drop", "runaway", "unattributed"}
+    assert set(facts.rules) == {"underuse", "inactive", "drop", "runaway", "unattributed", "burn_without_output",
+                                "outlier"}
     erin = facts.totals[cast.erin.pk]
     # $20 on 21 working days in March, one of them $501 instead.
     assert erin.underuse_spend == erin.month_spend == Decimal(20 * 20 + 501)

@@ -156,10 +156,11 @@ def analytics_page(email: str, day: str, output: int) -> bytes:
 
 
 def ccusage_file(day: str, output: int) -> bytes:
+    cost = output * 15 / 1_000_000  # the list price of Sonnet 4.5's output: the self-report checks accept it
     entry = {"date": day, "inputTokens": 0, "outputTokens": output, "cacheCreationTokens": 0, "cacheReadTokens": 0,
-             "totalTokens": output, "totalCost": 1.0, "modelsUsed": ["claude-sonnet-4-5"], "modelBreakdowns": [
+             "totalTokens": output, "totalCost": cost, "modelsUsed": ["claude-sonnet-4-5"], "modelBreakdowns": [
                  {"modelName": "claude-sonnet-4-5", "inputTokens": 0, "outputTokens": output,
-                  "cacheCreationTokens": 0, "cacheReadTokens": 0, "cost": 1.0}]}
+                  "cacheCreationTokens": 0, "cacheReadTokens": 0, "cost": cost}]}
     return json.dumps({"daily": [entry], "totals": {}}).encode()
 
 

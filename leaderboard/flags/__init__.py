@@ -37,10 +37,11 @@ from .rules import (
     ensure_rules,
     update_rules,
 )
+from .simulating import preview
 
 __all__ = [
     "DEFAULT_RULES", "PARAMETERS", "SKIP_LABELS", "Outcome", "Result", "create_exemption", "end_exemption",
-    "ensure_rules", "evaluate", "last_evaluation", "update_rules",
+    "ensure_rules", "evaluate", "last_evaluation", "preview", "update_rules",
 ]
 
 log = logging.getLogger(__name__)

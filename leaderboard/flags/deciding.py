@@ -19,10 +19,12 @@ from ..budgets import forecast_month
 from ..display import CENT, day, day_span, money, percent
 from ..models import FlagRule, Severity, Source
 from .reading import Details, DetailSpan, Facts, Key, PersonRow, Totals
-from .rules import LOW_USAGE_RULES, PERSON_RULES, SERIES_DAYS, SKIP_LABELS, Kind
+from .rules import LOW_USAGE_RULES, PERSON_RULES, SERIES_DAYS, SKIP_LABELS, WORKING_DAYS_PER_OUTPUT_DAY, Kind
 
 # A drop from almost nothing is noise: the baseline needs this many active days to count.
 DROP_MIN_BASELINE_ACTIVE_DAYS = 10
+# A team's median means something only with this many people in it who spent anything.
+OUTLIER_MIN_PEERS = 3
 OUT_OF_SCOPE = "the rule no longer covers this person's team"
 
 
@@ -114,21 +116,44 @@ def underuse(facts: Facts, person: PersonRow, rule: FlagRule) -> Finding | str |
     budget = facts.book.budget(person.pk, start, end)
     if not budget.amount:
         return "no_budget"
-    spend = _totals(facts, person).underuse_spend or Decimal(0)
+    totals = _totals(facts, person)
+    spend = totals.underuse_spend or Decimal(0)
     share = float(spend / budget.amount)
     if share * 100 >= float(rule.threshold or 0):
         return None
+    # Thrift is not disengagement: low spend beside steady output is efficient, never flagged. Where
+    # no source reports a person's output, their days of any activity stand in for it.
+    steady = steady_output_days(facts, start)
+    covered = person.pk in facts.output_sourced
+    engaged = totals.underuse_output_days if covered else totals.underuse_active_days or 0
+    if engaged >= steady:
+        return "efficient"
     severe = rule.severe_threshold is not None and share * 100 < float(rule.severe_threshold)
     limit = rule.severe_threshold if severe else rule.threshold
+    if covered and engaged:
+        output = (f"output (commits, pull requests, accepted lines or edits, sessions) on only {engaged} of its days, "
+                  f"fewer than {steady}")
+    elif covered:
+        output = "no output (commits, pull requests, accepted lines or edits, sessions) reported by any source"
+    elif engaged:
+        output = f"activity on only {engaged} of its days, fewer than {steady} (no source reports their output)"
+    else:
+        output = "no activity from any source"
     headline = (
         f"Used {money(spend)} of a {money(budget.amount)} budget over the {rule.window_days} days "
-        f"{day_span(start, end)} ({percent(share)}), below the {limit.normalize():f}% threshold."
+        f"{day_span(start, end)} ({percent(share)}), below the {limit.normalize():f}% threshold, with {output}."
     )
     return Finding(Kind.UNDERUSE, Severity.HIGH if severe else rule.severity, headline, {
         "window": window(start, end), "share": round(share, 4), "spend_total": str(spend),
         "budget": budget.as_dict(), "threshold_percent": str(rule.threshold),
         "severe_threshold_percent": None if rule.severe_threshold is None else str(rule.severe_threshold),
+        "output_days": engaged, "steady_output_days": steady, "output_source": covered,
     })
+
+
+def steady_output_days(facts: Facts, start: date) -> int:
+    """Days with output that make a window's output steady: on average one every working week."""
+    return max(1, -(-facts.windows.working_days(start) // WORKING_DAYS_PER_OUTPUT_DAY))
 
 
 def inactive(facts: Facts, person: PersonRow, rule: FlagRule) -> Finding | None:
@@ -208,8 +233,85 @@ def runaway(facts: Facts, person: PersonRow, rule: FlagRule) -> Finding | None:
     return Finding(Kind.RUNAWAY, rule.severity, headline, numbers)
 
 
+def burn_without_output(facts: Facts, person: PersonRow, rule: FlagRule) -> Finding | None:
+    start, end = facts.windows.start(Kind.BURN_WITHOUT_OUTPUT), facts.end
+    totals = _totals(facts, person)
+    spend = totals.burn_spend or Decimal(0)
+    if rule.amount_usd is None or spend <= rule.amount_usd or totals.burn_output_days:
+        return None
+    if person.pk not in facts.output_sourced:
+        return "no_output_source"  # Nothing could have seen their output: no answer either way.
+    headline = (
+        f"Spent {money(spend)} over the {rule.window_days} days {day_span(start, end)} (above {money(rule.amount_usd)}) "
+        "with no output reported by any source: no commits, pull requests, accepted lines or edits, or sessions. "
+        "If the work shows somewhere no source reports (a repository not connected, research), an answer says so."
+    )
+    return Finding(Kind.BURN_WITHOUT_OUTPUT, rule.severity, headline, {
+        "window": window(start, end), "spend_total": str(spend.quantize(CENT, ROUND_HALF_UP)),
+        "amount_usd": str(rule.amount_usd), "output_days": 0,
+    })
+
+
+def outlier(facts: Facts, person: PersonRow, rule: FlagRule) -> Finding | str | None:
+    start, end = facts.windows.start(Kind.OUTLIER), facts.end
+    days = facts.spend_days.get(person.pk) or {}
+    if not days or rule.threshold is None:
+        return None
+    medians = _team_medians(facts, person)
+    if medians is None:
+        return "few_peers"
+    median_day, median_total = medians
+    factor, floor = rule.threshold, rule.amount_usd or Decimal(0)
+    worst_day, worst = max(days.items(), key=lambda item: (item[1], item[0]))
+    total = sum(days.values(), Decimal(0))
+    reasons = []
+    if worst >= floor and worst > factor * median_day:
+        reasons.append(f"{day(worst_day)}'s spend of {money(worst)} is {worst / median_day:.1f}× the team's median "
+                       f"day ({money(median_day)})")
+    if total >= floor and total > factor * median_total:
+        reasons.append(f"the {rule.window_days} days' spend of {money(total)} is {total / median_total:.1f}× the "
+                       f"team's median ({money(median_total)})")
+    if not reasons:
+        return None
+    headline = (
+        "Outlier spend: " + "; ".join(reasons) + f" (limit {factor.normalize():f}×, looking at {day_span(start, end)}). "
+        "An outlier bill is usually a misconfigured agent or a loop left running, not anyone's fault: "
+        "worth a look at what ran."
+    )
+    return Finding(Kind.OUTLIER, rule.severity, headline, {
+        "window": window(start, end), "max_day": worst_day.isoformat(), "max_day_cost": str(worst.quantize(CENT)),
+        "window_total": str(total.quantize(CENT)), "team_median_day": str(median_day.quantize(CENT)),
+        "team_median_total": str(median_total.quantize(CENT)), "team_multiplier": str(factor),
+    })
+
+
+def _team_medians(facts: Facts, person: PersonRow) -> tuple[Decimal, Decimal] | None:
+    """(median day, median window total) of the spend of the person's team (everyone with spend in the
+    window), or None with too few people to compare; computed once per team and run."""
+    medians = facts.derived.get("team_medians")
+    if medians is None:
+        members: dict[int | None, list[int]] = {}
+        for pk in facts.spend_days:
+            members.setdefault(facts.teams.get(pk), []).append(pk)
+        medians = {}
+        for team, people in members.items():
+            if len(people) < OUTLIER_MIN_PEERS:
+                continue
+            day_costs = [cost for pk in people for cost in facts.spend_days[pk].values()]
+            totals = [sum(facts.spend_days[pk].values(), Decimal(0)) for pk in people]
+            medians[team] = (_median(day_costs), _median(totals))
+        facts.derived["team_medians"] = medians
+    return medians.get(facts.teams.get(person.pk, person.team_id))
+
+
+def _median(values: list[Decimal]) -> Decimal:
+    ordered, middle = sorted(values), len(values) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 RULES: dict[str, Callable[[Facts, PersonRow, FlagRule], Finding | str | None]] = {
     Kind.UNDERUSE: underuse, Kind.INACTIVE: inactive, Kind.DROP: drop, Kind.RUNAWAY: runaway,
+    Kind.BURN_WITHOUT_OUTPUT: burn_without_output, Kind.OUTLIER: outlier,
 }
 
 

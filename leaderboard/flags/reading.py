@@ -20,8 +20,17 @@ from accounts.org import team_and_below
 
 from ..budgets import BudgetBook, Calendar
 from ..freshness import latest_days
-from ..models import DailyUsage, Exemption, Flag, FlagRule, OrgSettings, PersonDay, UsageRecord
-from .rules import Kind, Windows, ensure_rules
+from ..models import (
+    ActivityRecord,
+    DailyUsage,
+    Exemption,
+    Flag,
+    FlagRule,
+    OrgSettings,
+    PersonDay,
+    UsageRecord,
+)
+from .rules import OUTPUT_FIELDS, OUTPUT_SOURCES, Kind, Windows, ensure_rules
 
 # "Which vendors does this person use": looked up over this many days, to know whose data matters.
 VENDOR_LOOKBACK_DAYS = 90
@@ -51,6 +60,11 @@ class Totals:
     baseline_tokens: int | None = None
     baseline_active: int | None = None
     max_day_cost: Decimal | None = None
+    burn_spend: Decimal | None = None
+    # Days with output (commits, pull requests, accepted lines or edits, sessions) from any source.
+    underuse_output_days: int = 0
+    underuse_active_days: int | None = None  # days with any usage or activity
+    burn_output_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,11 @@ class Facts:
     team_scopes: dict[int, set[int]] = field(default_factory=dict)  # a rule's team -> it and its sub-teams
     unmatched: list[UnmatchedUsage] = field(default_factory=list)
     person_filter: list[int] | None = None  # only these people (after an import); None: everyone
+    # For the outlier rule, about everyone (a team's median needs the whole team, whoever is judged):
+    spend_days: dict[int, dict[date, Decimal]] = field(default_factory=dict)  # person -> day -> cost
+    teams: dict[int, int | None] = field(default_factory=dict)  # person -> team
+    output_sourced: set[int] = field(default_factory=set)  # the people a source reporting output covers
+    derived: dict = field(default_factory=dict)  # what deciding computes once per run (team medians)
 
     @property
     def as_of(self) -> date:
@@ -115,12 +134,12 @@ class DetailSpan:
     window_from: date  # the first day of the earliest window
 
 
-def read(*, as_of: date, people: Iterable[int] | None = None) -> Facts:
+def read(*, as_of: date, people: Iterable[int] | None = None, rules: dict[str, FlagRule] | None = None) -> Facts:
     """The facts of a run as of ``as_of`` for everyone (or only ``people``). Creates the default rules
-    that are missing."""
+    that are missing. ``rules``: rules as they would be (the policy simulator's, unsaved) instead."""
     person_filter = None if people is None else sorted(set(people))
     settings = OrgSettings.load()
-    rules = {kind: rule for kind, rule in ensure_rules().items() if rule.enabled}
+    rules = {kind: rule for kind, rule in (rules or ensure_rules()).items() if rule.enabled}
     windows = Windows(as_of, as_of - timedelta(days=1), rules, Calendar.from_settings(settings))
     book = BudgetBook.load(person_filter, settings=settings)
     freshness = latest_days()
@@ -141,6 +160,8 @@ def read(*, as_of: date, people: Iterable[int] | None = None) -> Facts:
         },
         unmatched=_unmatched(windows),
         person_filter=person_filter,
+        output_sourced=_output_sourced(windows, person_filter),
+        **_outlier_facts(windows),
     )
 
 
@@ -177,6 +198,7 @@ def _totals(windows: Windows, person_ids: list[int] | None) -> dict[int, Totals]
     annotations = {"month_spend": Sum("cost_usd", filter=Q(day__gte=end.replace(day=1)))}
     if Kind.UNDERUSE in rules:
         annotations["underuse_spend"] = Sum("cost_usd", filter=Q(day__gte=windows.start(Kind.UNDERUSE)))
+        annotations["underuse_active_days"] = Count("pk", filter=Q(day__gte=windows.start(Kind.UNDERUSE), active=True))
     if Kind.INACTIVE in rules:
         annotations["last_active"] = Max("day", filter=Q(active=True))
     if Kind.DROP in rules:
@@ -187,8 +209,53 @@ def _totals(windows: Windows, person_ids: list[int] | None) -> dict[int, Totals]
         annotations["baseline_active"] = Count("pk", filter=baseline & Q(active=True))
     if Kind.RUNAWAY in rules:
         annotations["max_day_cost"] = Max("cost_usd", filter=Q(day__gte=windows.start(Kind.RUNAWAY)))
+    if Kind.BURN_WITHOUT_OUTPUT in rules:
+        annotations["burn_spend"] = Sum("cost_usd", filter=Q(day__gte=windows.start(Kind.BURN_WITHOUT_OUTPUT)))
     rows = _only(PersonDay.objects.filter(day__gte=windows.earliest(), day__lte=end), person_ids)
-    return {row.pop("person_id"): Totals(**row) for row in rows.values("person_id").annotate(**annotations)}
+    totals = {row.pop("person_id"): Totals(**row) for row in rows.values("person_id").annotate(**annotations)}
+    for person_id, counts in _output_days(windows, person_ids).items():
+        for name, count in counts.items():
+            setattr(totals.setdefault(person_id, Totals()), name, count or 0)
+    return totals
+
+
+def _output_days(windows: Windows, person_ids: list[int] | None) -> dict[int, dict[str, int]]:
+    """Per person, the days with output from any source in the underuse and burn windows (one query)."""
+    starts = {f"{name}_output_days": windows.start(kind) for name, kind in
+              (("underuse", Kind.UNDERUSE), ("burn", Kind.BURN_WITHOUT_OUTPUT)) if kind in windows.rules}
+    if not starts:
+        return {}
+    output = Q()
+    for name in OUTPUT_FIELDS:
+        output |= Q(**{f"{name}__gt": 0})
+    rows = ActivityRecord.objects.filter(output, day__gte=min(starts.values()), day__lte=windows.end,
+                                         identity__person__isnull=False)
+    if person_ids is not None:
+        rows = rows.filter(identity__person_id__in=person_ids)
+    annotations = {name: Count("day", distinct=True, filter=Q(day__gte=start)) for name, start in starts.items()}
+    return {row.pop("identity__person_id"): row for row in rows.values("identity__person_id").annotate(**annotations)}
+
+
+def _output_sourced(windows: Windows, person_ids: list[int] | None) -> set[int]:
+    """The people a source that reports output (commits, lines, sessions...) has covered lately."""
+    if Kind.UNDERUSE not in windows.rules and Kind.BURN_WITHOUT_OUTPUT not in windows.rules:
+        return set()
+    rows = ActivityRecord.objects.filter(source__in=OUTPUT_SOURCES, identity__person__isnull=False,
+                                         day__gt=windows.end - timedelta(days=VENDOR_LOOKBACK_DAYS), day__lte=windows.end)
+    if person_ids is not None:
+        rows = rows.filter(identity__person_id__in=person_ids)
+    return set(rows.values_list("identity__person_id", flat=True).distinct())
+
+
+def _outlier_facts(windows: Windows) -> dict:
+    """Everyone's spend by day over the outlier rule's window, and their teams: nothing when it is off."""
+    if Kind.OUTLIER not in windows.rules:
+        return {}
+    spend: dict[int, dict[date, Decimal]] = defaultdict(dict)
+    rows = PersonDay.objects.filter(day__gte=windows.start(Kind.OUTLIER), day__lte=windows.end, cost_usd__gt=0)
+    for person_id, day, cost in rows.values_list("person_id", "day", "cost_usd"):
+        spend[person_id][day] = cost
+    return {"spend_days": dict(spend), "teams": dict(Person.objects.values_list("pk", "team_id"))}
 
 
 def _unmatched(windows: Windows) -> list[UnmatchedUsage]:

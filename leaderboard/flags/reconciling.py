@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 
@@ -119,6 +119,10 @@ def _open(result: Plan, facts: Facts, key: Key, finding: Finding, *, now: dateti
         flag.identity_id = subject[1]
     else:
         flag.person_id = subject
+        # Employee first: the person sees it at once, and has these days to answer before their managers do.
+        days = facts.rules[kind].employee_first_days
+        if days:
+            flag.shown_to_managers_on = facts.as_of + timedelta(days=days)
     result.new.append(flag)
     result.opened.append(Outcome("opened", flag, flag.headline))
 
@@ -161,6 +165,15 @@ def _wake(flag: Flag, before: dict, *, now: datetime) -> FlagEvent:
                      message="The snooze ended.")
 
 
+def _shown_today(facts: Facts) -> list[Flag]:
+    """Live flags whose employee-first days ended by today (a notification key sends each once)."""
+    flags = Flag.objects.live().filter(shown_to_managers_on__lte=facts.as_of,
+                                       shown_to_managers_on__gt=facts.as_of - timedelta(days=7))
+    if facts.person_filter is not None:
+        flags = flags.filter(person_id__in=facts.person_filter)
+    return list(flags)
+
+
 def write(plan: Plan, *, facts: Facts, judgement: Judgement, trigger: str, started: float) -> Result:
     """Apply the plan and record the run, all or nothing; ``started`` is the run's ``time.monotonic()``."""
     skipped = Counter(judgement.skipped)
@@ -181,5 +194,8 @@ def write(plan: Plan, *, facts: Facts, judgement: Judgement, trigger: str, start
             opened=len(result.opened), updated=len(result.updated), resolved=len(result.resolved),
             skipped=result.skipped, stale_vendors=result.stale_vendors,
         )
-        result.notifications = notifications.queue_new_flags([f for f in plan.new if f.severity == Severity.HIGH])
+        # A new flag kept for the person alone is told to their managers the day it is shown to them.
+        shown = [f for f in plan.new if f.is_shown_to_managers(facts.as_of)]
+        result.notifications = notifications.queue_new_flags(
+            [f for f in shown + _shown_today(facts) if f.severity == Severity.HIGH])
     return result

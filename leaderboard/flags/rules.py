@@ -44,22 +44,45 @@ PARAMETERS: dict[str, list[tuple[str, str, str]]] = {
         ("window_days", "Trailing days", "Usage of identities nobody is mapped to over this window…"),
         ("amount_usd", "Above (USD)", "…above this amount, per identity. Shown to admins only."),
     ],
+    Kind.BURN_WITHOUT_OUTPUT: [
+        ("window_days", "Trailing days", "Spend over this window…"),
+        ("amount_usd", "Above (USD)", "…above this amount, with no output (commits, pull requests, accepted "
+                                      "lines or edits, sessions) reported by any source."),
+    ],
+    Kind.OUTLIER: [
+        ("window_days", "Days looked at", "A day, or these days together, compared with the person's team."),
+        ("threshold", "Above (× the team's median)", "A day (or the days together) above this multiple of the "
+                                                     "team's median day (or total)."),
+        ("amount_usd", "And at least (USD)", "Smaller amounts are never outliers worth a flag."),
+    ],
 }
 
 DEFAULT_RULES: dict[str, dict] = {
     Kind.UNDERUSE: {"severity": Severity.MEDIUM, "window_days": 30, "threshold": Decimal(10), "severe_threshold": Decimal(2)},
     Kind.INACTIVE: {"severity": Severity.MEDIUM, "window_days": 10},
     Kind.DROP: {"severity": Severity.LOW, "window_days": 14, "baseline_days": 56, "threshold": Decimal(70)},
+    # Money still burning can't wait for an answer: runaway spend goes to managers at once.
     Kind.RUNAWAY: {"severity": Severity.HIGH, "window_days": 7, "threshold": Decimal(5),
-                   "amount_usd": Decimal(1000), "cap_usd": Decimal(10000)},
+                   "amount_usd": Decimal(1000), "cap_usd": Decimal(10000), "employee_first_days": 0},
     Kind.UNATTRIBUTED: {"severity": Severity.MEDIUM, "window_days": 30, "amount_usd": Decimal(50)},
+    Kind.BURN_WITHOUT_OUTPUT: {"severity": Severity.MEDIUM, "window_days": 14, "amount_usd": Decimal(200)},
+    Kind.OUTLIER: {"severity": Severity.LOW, "window_days": 7, "threshold": Decimal(5), "amount_usd": Decimal(50)},
 }
 
 # The rules about a person, in the order they are judged (the flags of one run open in this order).
-PERSON_RULES = (Kind.INACTIVE, Kind.UNDERUSE, Kind.DROP, Kind.RUNAWAY)
+PERSON_RULES = (Kind.INACTIVE, Kind.UNDERUSE, Kind.DROP, Kind.RUNAWAY, Kind.BURN_WITHOUT_OUTPUT, Kind.OUTLIER)
 LOW_USAGE_RULES = (Kind.UNDERUSE, Kind.INACTIVE, Kind.DROP)
 # A more telling flag covers a weaker one about the same person: no second flag is opened.
-COVERED_BY = {Kind.UNDERUSE: (Kind.INACTIVE,), Kind.DROP: (Kind.INACTIVE, Kind.UNDERUSE)}
+COVERED_BY = {Kind.UNDERUSE: (Kind.INACTIVE,), Kind.DROP: (Kind.INACTIVE, Kind.UNDERUSE), Kind.OUTLIER: (Kind.RUNAWAY,)}
+# What counts as output, from any source's activity rows: a day with any of these is a day with output.
+OUTPUT_FIELDS = ("commits", "pull_requests", "lines_added", "edits_accepted", "sessions")
+# The sources whose activity rows report output; a person none of them covers has no output to see.
+OUTPUT_SOURCES = ("claude_code_analytics", "claude_code_telemetry", "codex_telemetry", "codex_telemetry_metrics",
+                  "gemini_cli_telemetry", "cursor_daily", "copilot_usage")
+# Steady output: on average a day with output in every working week of the window.
+WORKING_DAYS_PER_OUTPUT_DAY = 5
+# The default of "employee first": a new flag is the person's alone for this many days.
+EMPLOYEE_FIRST_DAYS = 3
 # The chart on a flag shows this many days (more for drop, which compares two periods).
 SERIES_DAYS = 30
 
@@ -72,6 +95,9 @@ SKIP_LABELS = {
     "no_data": "no usage data imported yet",
     "no_budget": "no budget applies",
     "dismissed": "a recent dismissal still holds",
+    "efficient": "low spend with steady output (efficient, not flagged)",
+    "few_peers": "too few teammates with spend to compare with",
+    "no_output_source": "no source reports their output",
 }
 
 
@@ -114,6 +140,10 @@ class Windows:
             if (self.end - day).days > 366:
                 return day
 
+    def working_days(self, start: date) -> int:
+        """How many working days from ``start`` to ``end``, both included."""
+        return sum(self.calendar.is_working(start + timedelta(days=n)) for n in range((self.end - start).days + 1))
+
     def earliest(self) -> date:
         """The first day any rule, the month's forecast or a flag's chart needs."""
         starts = [self.end - timedelta(days=SERIES_DAYS - 1), self.end.replace(day=1)]
@@ -130,7 +160,7 @@ def update_rules(*, changes: dict[int, dict], by: Person, address: str | None = 
     """Save admins' edits to rules (rule id -> field values), each in the audit trail with the values
     before and after; returns how many rules changed."""
     editable = {"enabled", "severity", "window_days", "baseline_days", "threshold", "severe_threshold",
-                "amount_usd", "cap_usd", "scope_team"}
+                "amount_usd", "cap_usd", "scope_team", "employee_first_days"}
     with transaction.atomic():
         for pk, values in changes.items():
             fields = {k: v for k, v in values.items() if k in editable}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import reprlib
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -199,6 +199,26 @@ def iso_day(value, field: str) -> date:
             return day
         return usable_day(day, field, value)
     raise FieldError(field, f"must be a date (YYYY-MM-DD) or ISO 8601 time, got {show(value)}")
+
+
+# Self-reported files may claim days ahead: those are read, then held for review (self_reports.py),
+# rather than refused, so that the admin sees the claim. Further ahead is no day at all.
+CLAIMED_DAYS_AHEAD = 366
+
+
+def claimed_day(value, field: str) -> date:
+    """Like ``iso_day``, but a day up to CLAIMED_DAYS_AHEAD in the future is read as claimed."""
+    if isinstance(value, str) and len(value) <= 64:
+        day = _iso_day(value, field)
+        return claimed(day, field, value)
+    raise FieldError(field, f"must be a date (YYYY-MM-DD) or ISO 8601 time, got {show(value)}")
+
+
+def claimed(day: date, field: str, value) -> date:
+    latest = today() + timedelta(days=CLAIMED_DAYS_AHEAD)
+    if day < EARLIEST_DAY or day > latest:
+        raise FieldError(field, f"must be a day from {EARLIEST_DAY} to {latest}, got {show(value)}")
+    return day
 
 
 @lru_cache(maxsize=8192)  # an export has few distinct days and many rows per day

@@ -26,6 +26,8 @@ class FlagRule(models.Model):
         DROP = "drop", "Usage drop"
         RUNAWAY = "runaway", "Runaway spend"
         UNATTRIBUTED = "unattributed", "Unattributed usage"
+        BURN_WITHOUT_OUTPUT = "burn_without_output", "Burn without output"
+        OUTLIER = "outlier", "Outlier spend"
 
     kind = models.CharField(max_length=20, choices=Kind.choices, unique=True)
     enabled = models.BooleanField(default=True)
@@ -36,6 +38,9 @@ class FlagRule(models.Model):
     severe_threshold = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     amount_usd = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     cap_usd = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # Employee first: a new flag is the person's alone for this many days, so they can answer or fix it
+    # before their managers see it (0: managers see it at once).
+    employee_first_days = models.PositiveSmallIntegerField(default=3)
     scope_team = models.ForeignKey(
         "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="Only people in this team and its sub-teams; empty for everyone.",
@@ -56,6 +61,10 @@ class FlagQuerySet(models.QuerySet):
 
     def for_people(self):
         return self.filter(person__isnull=False)
+
+    def shown_to_managers(self, today):
+        """Flags past their employee-first days (or never given any)."""
+        return self.filter(models.Q(shown_to_managers_on__isnull=True) | models.Q(shown_to_managers_on__lte=today))
 
 
 class Flag(models.Model):
@@ -101,6 +110,8 @@ class Flag(models.Model):
     # After a dismissal the rule stays quiet about this person until then (a whole new window of data).
     suppressed_until = models.DateField(null=True, blank=True)
     resolution = models.CharField(max_length=500, blank=True)
+    # Employee first: managers see the flag (queue, digest, emails) from this day; the person at once.
+    shown_to_managers_on = models.DateField(null=True, blank=True)
 
     objects = FlagQuerySet.as_manager()
 
@@ -140,6 +151,9 @@ class Flag(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in self.LIVE
+
+    def is_shown_to_managers(self, today) -> bool:
+        return self.shown_to_managers_on is None or self.shown_to_managers_on <= today
 
     @property
     def headline(self) -> str:

@@ -19,6 +19,10 @@ class UsageExport(models.Model):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Imported"
         FAILED = "failed", "Failed"
+        # Self-reported usage that failed a check on arrival (leaderboard/self_reports.py): nothing of
+        # it counts until an admin accepts it; a rejected one keeps its raw file and counts never.
+        HELD = "held", "Held for review"
+        REJECTED = "rejected", "Rejected"
 
     class Origin(models.TextChoices):
         UPLOAD = "upload", "Uploaded in the browser"
@@ -64,6 +68,11 @@ class UsageExport(models.Model):
     # [{"where": "usage.csv line 12", "field": "input_tokens", "message": "..."}], the first 50.
     problems = models.JSONField(default=list, blank=True)
     failure = models.TextField(blank=True, help_text="Why the import stopped, in one sentence.")
+    # Set when an admin accepted a held upload: its import then skips the self-report checks.
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    # The review of a held upload, oldest first: [{"action": "held" | "accepted" | "rejected",
+    # "at": ISO time, "by": person id or None, "by_name": str, "reason": str}].
+    review_history = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -85,7 +94,7 @@ class UsageExport(models.Model):
 
     @property
     def is_done(self) -> bool:
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.HELD, self.Status.REJECTED)
 
 
 class Source(models.TextChoices):

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 from django_htmx.http import push_url
@@ -22,7 +23,7 @@ from django_htmx.http import push_url
 from accounts import org
 from accounts.models import Person
 
-from .. import cache, charts, freshness, imports, tasks
+from .. import cache, charts, freshness, imports, runway, tasks
 from ..board_forms import BoardFilterForm, CcusageUploadForm, ModelSuggestionsForm, UsageForm
 from ..boards import budget_use, catalog, ranking, usage
 from ..boards import teams as team_boards
@@ -179,7 +180,15 @@ def team(request, pk):
     budget = budget_use.team_budget(filters.period, team_ids, spend=spend, catalog=roster, versions=versions,
                                     sight=sight)
     params = {k: v for k, v in filters.query_params().items() if k != "team"}
+    # Budget runway: for whoever may see the team's budgets (the organisation's, for admins).
+    runways = []
+    if budget is not None:
+        shown = [(pk, info.name, team_ids)] + ([(None, runway.ORGANISATION, None)] if request.user.is_staff else [])
+        runways = [runway.for_board(team_id=key, label=label, today=today, catalog=roster, versions=versions, members=[
+            member for member, person in roster.people.items() if teams is None or person.team_id in teams])
+            for key, label, teams in shown]
     context = {
+        "runways": runways,
         "form": form, "filters": filters, "board": result, "freshness": fresh, "team": info, "budget": budget,
         "team_path": roster.team_path(pk), "members": roster.team_size(team_ids), "trend": trend,
         "sub_teams": sorted((t for t in roster.teams.values() if t.parent_id == pk), key=lambda t: t.name.lower()),
@@ -299,7 +308,8 @@ def person(request, pk):
         theirs = usage.personal(subject, loaded[0])
         context["identities"] = theirs.identities
         # The person's own flags, to answer; for their managers and admins, the flags they review.
-        context["flags"] = theirs.flags
+        context["flags"] = theirs.flags if subject.pk == request.user.pk else [
+            flag for flag in theirs.flags if flag.is_shown_to_managers(timezone.now().date())]  # employee first
     return _render(request, "leaderboard/person.html", "usage", context, canonical=context["canonical"])
 
 

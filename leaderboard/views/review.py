@@ -372,6 +372,11 @@ def flag_rules(request):
     rules = list(flags.ensure_rules().values())
     rules.sort(key=lambda r: list(FlagRule.Kind.values).index(r.kind))
     forms_ = [RuleForm(request.POST or None, instance=rule, prefix=rule.kind) for rule in rules]
+    if request.method == "POST" and "preview" in request.POST:
+        # The policy simulator: the forms' unsaved instances, evaluated today beside the saved rules.
+        preview = flags.preview(proposed={f.instance.kind: f.instance for f in forms_}) if all(
+            form.is_valid() for form in forms_) else None
+        return render(request, "review/rules.html", {"forms": forms_, "preview": preview, "previewed": True})
     if request.method == "POST" and all(form.is_valid() for form in forms_):
         changed = flags.update_rules(changes={form.instance.pk: form.cleaned_data for form in forms_ if form.has_changed()},
                                      by=request.user, address=audit.client_address(request))

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from leaderboard import flags
-from leaderboard.models import BudgetPolicy, Flag, PersonDay
+from leaderboard.models import BudgetPolicy, Flag, FlagRule, PersonDay
 from tests.browser.conftest import browser_login
 from tests.test_flags import day_spend, fresh, usage
 
@@ -25,6 +25,9 @@ def _morning(cast):
         usage(person, today - timedelta(days=90), yesterday)
     PersonDay.objects.filter(person=cast.erin, day__gte=today - timedelta(days=21)).delete()
     day_spend(cast.lee, yesterday - timedelta(days=1), "1800")
+    # This morning's flags are past their employee-first days: the manager sees them at once.
+    flags.ensure_rules()
+    FlagRule.objects.update(employee_first_days=0)
     flags.evaluate(as_of=today)
     return Flag.objects.get(person=cast.erin), Flag.objects.get(person=cast.lee)
 

@@ -1,5 +1,5 @@
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -246,7 +246,7 @@ def test_it_rejects_other_shapes_and_others_reject_it(samples):
     assert not github.sniff_usage(sample) and not github.sniff_seats(sample) and not generic.sniff(sample)
 
 
-def test_it_refuses_days_and_months_before_2020_or_in_the_future(tmp_path):
+def test_it_refuses_days_and_months_before_2020_or_more_than_a_year_ahead(tmp_path):
     doc = {"monthly": [{"month": "2099-12", "modelBreakdowns": [breakdown()]},
                        {"month": "1900-01", "modelBreakdowns": [breakdown()]}],
            "daily": [day_row("2099-12-31", [breakdown()]), day_row("2019-12-31", [breakdown()])]}
@@ -255,7 +255,13 @@ def test_it_refuses_days_and_months_before_2020_or_in_the_future(tmp_path):
         ("ccusage.json $ daily[0]", "date"), ("ccusage.json $ daily[1]", "date"),
         ("ccusage.json $ monthly[0]", "month"), ("ccusage.json $ monthly[1]", "month"),
     ]
-    assert all("must be a day from 2020-01-01 to today" in p.message for p in found)
+    assert all("must be a day from 2020-01-01 to " in p.message for p in found)
+
+
+def test_it_reads_a_day_a_few_days_ahead_as_claimed_for_the_review_to_hold(tmp_path):
+    ahead = (date.today() + timedelta(days=3)).isoformat()
+    rows = usage(parse(write(tmp_path, {"daily": [day_row(ahead, [breakdown()])]})))
+    assert [row.day.isoformat() for row in rows] == [ahead]
 
 
 def test_it_refuses_counts_costs_and_models_out_of_range(tmp_path):

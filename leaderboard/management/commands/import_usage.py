@@ -56,7 +56,9 @@ class Command(BaseCommand):
                 self.stdout.write(summary(path.name, export))
             else:
                 refused.append(export)
-                self.stderr.write(f"{path.name}: refused, nothing imported (export #{export.pk})")
+                held = export.status in (UsageExport.Status.HELD, UsageExport.Status.REJECTED)
+                verdict = "held for an admin's review" if held else "refused"
+                self.stderr.write(f"{path.name}: {verdict}, nothing imported (export #{export.pk})")
                 for problem in export.problems:
                     where = problem["where"] or path.name
                     field = f" {problem['field']}:" if problem["field"] else ""
@@ -64,7 +66,7 @@ class Command(BaseCommand):
                 if not export.problems and export.failure:
                     self.stderr.write(f"  {export.failure}")
         if refused:
-            raise CommandError(f"{len(refused)} of {len(files)} file(s) refused")
+            raise CommandError(f"{len(refused)} of {len(files)} file(s) refused or held for review")
 
 
 def summary(name: str, export: UsageExport) -> str:
