@@ -105,6 +105,13 @@ TABLE: dict[str, list[Req]] = {
         Req(ADMINS_DO, "POST", {"person": "erin@example.com", "action": "map"}, ids=ids(pk=lambda w: w.identity.pk)),
         Req(ADMINS, "POST", {"action": "service"}, htmx=True, ids=ids(pk=lambda w: w.identity.pk), label="htmx"),
     ],
+    "identities/map/": [
+        Req(ADMIN_POST_ONLY),
+        Req(ADMINS, "POST", {"ids": [lambda w: w.identity.pk], "person": "erin@example.com", "action": "map"},
+            label="asks to confirm"),
+        Req(ADMINS_DO, "POST", {"ids": [lambda w: w.identity.pk], "person": "erin@example.com", "action": "map",
+                                "confirm": "on"}, label="confirmed"),
+    ],
     "review/": [Req(REVIEWERS), Req(REVIEWERS, htmx=True)],
     "review.csv": [Req(REVIEWERS)],
     "review/bulk/": [Req((L, NA, NA, NA, NA, NA)),
