@@ -178,6 +178,13 @@ class IdentityBulkMapForm(IdentityMapForm):
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
+class PeopleSearchForm(forms.Form):
+    q = forms.CharField(
+        label="Search people", required=False, max_length=255, widget=forms.SearchInput,
+        help_text="Part of a name, email, team or title.",
+    )
+
+
 class RosterUploadForm(forms.Form):
     file = forms.FileField(
         label="Roster CSV",

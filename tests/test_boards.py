@@ -212,7 +212,10 @@ def test_it_counts_days_with_activity_but_no_tokens_as_active(cast):
 def test_it_ranks_a_vendor_or_a_model_from_the_daily_usage(week_of_usage, cast):
     save([usage(cast.maria, 3, "openai", "gpt-5-mini", tokens=7000)])
     assert ranked(board_for(cast.ada, week(vendor="openai"))) == [(1, "Maria Manager", 7000), (2, "Sam Lead", 4000)]
-    assert ranked(board_for(cast.ada, week(vendor="openai", model="gpt-5"))) == [(1, "Sam Lead", 4000)]
+    assert ranked(board_for(cast.ada, week(vendor="openai", model="gpt-5-mini"))) == [(1, "Maria Manager", 7000)]
+    # A model names its family too: "gpt-5" finds gpt-5-mini (issue 15).
+    assert ranked(board_for(cast.ada, week(vendor="openai", model="gpt-5"))) == [
+        (1, "Maria Manager", 7000), (2, "Sam Lead", 4000)]
     assert ranked(board_for(cast.ada, week(model="composer-2.5"))) == [(1, "Lee Report", 500)]
     by_cost = board_for(cast.ada, week("cost", vendor="anthropic"))
     assert [(row.name, row.value) for row in by_cost.rows] == [
