@@ -229,7 +229,8 @@ def test_a_failed_import_says_what_is_wrong_and_can_be_tried_again(page, live_se
 
 
 def test_on_a_phone_nothing_scrolls_sideways_and_menus_and_filters_fold(page, live_server, cast):
-    _morning(cast)
+    _morning(cast)  # Erin's last three weeks are empty: Lee comes first by name
+    first_by_name = "Lee Report"
     browser_login(at_width(page, 390), live_server, cast.ada)
 
     nav = page.get_by_role("navigation", name="Main")
@@ -251,6 +252,18 @@ def test_on_a_phone_nothing_scrolls_sideways_and_menus_and_filters_fold(page, li
     expect(page.get_by_label("Rank by")).to_be_visible()
     no_sideways_scroll(page)
 
+    # Names that are links look like links; column headers sort the board in place.
+    page.goto(f"{live_server.url}/?period=7d")
+    name_link = page.locator("#board td.who a").first
+    assert "underline" in name_link.evaluate("a => getComputedStyle(a).textDecorationLine")
+    page.evaluate("window.stillHere = true")
+    htmx_settled(page)
+    page.locator("#board thead").get_by_role("link", name="Name").click()
+    expect(page).to_have_url(re.compile(r"/\?period=7d&sort=name$"))
+    expect(page.locator("#board td.who").first).to_contain_text(first_by_name)
+    expect(page.locator("#board thead th[aria-sort]")).to_contain_text("Name")
+    assert page.evaluate("window.stillHere") is True
+
     for path in ["/", "/teams/", "/me/", "/review/", "/identities/", "/imports/", "/people/import/", "/budgets/",
                  f"/people/{cast.erin.pk}/", "/health/", "/connections/", "/audit/"]:
         page.goto(f"{live_server.url}{path}")
@@ -264,9 +277,22 @@ def test_on_a_phone_nothing_scrolls_sideways_and_menus_and_filters_fold(page, li
 
 def test_on_a_laptop_the_menu_and_filters_are_simply_there(page, live_server, cast):
     standard_week(cast)
+    first_by_name = "Erin Employee"
     browser_login(at_width(page, 1366), live_server, cast.erin)
     expect(page.locator("label.nav-toggle-label")).to_be_hidden()
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Teams")).to_be_visible()
     expect(page.locator("label.filters-toggle-label")).to_be_hidden()
     expect(page.get_by_label("Rank by")).to_be_visible()
     no_sideways_scroll(page)
+
+    # Names that are links look like links; column headers sort the board in place.
+    page.goto(f"{live_server.url}/?period=7d")
+    name_link = page.locator("#board td.who a").first
+    assert "underline" in name_link.evaluate("a => getComputedStyle(a).textDecorationLine")
+    page.evaluate("window.stillHere = true")
+    htmx_settled(page)
+    page.locator("#board thead").get_by_role("link", name="Name").click()
+    expect(page).to_have_url(re.compile(r"/\?period=7d&sort=name$"))
+    expect(page.locator("#board td.who").first).to_contain_text(first_by_name)
+    expect(page.locator("#board thead th[aria-sort]")).to_contain_text("Name")
+    assert page.evaluate("window.stillHere") is True
