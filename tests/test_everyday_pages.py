@@ -104,3 +104,14 @@ def test_the_demo_can_load_without_printing_the_logins(db, settings, tmp_path, m
     out = io.StringIO()
     call_command("demo", "--no-logins", stdout=out)
     assert "Demo logins" not in out.getvalue()
+
+
+def test_a_parent_teams_row_says_how_many_people_its_sub_teams_add(cast, login):
+    standard_week(cast)
+    Person.objects.filter(pk=cast.maria.pk).update(team=cast.engineering)
+    response = login(cast.erin).get(reverse("teams"), {"period": "7d"})
+    size = response.context["with_sub_teams"][cast.engineering.pk]
+    assert size == Person.objects.filter(team__in=[cast.engineering, cast.platform]).count()
+    assertContains(response, f"{size} with its sub-teams</a>")
+    team_page = login(cast.erin).get(reverse("team", args=[cast.engineering.pk]), {"period": "7d"})
+    assert {"Sam Lead", "Lee Report"} <= set(board_rows(team_page))  # Platform's members, on Engineering's page

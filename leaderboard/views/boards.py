@@ -148,8 +148,12 @@ def teams(request):
     filters = form.filters()
     result = team_boards.team_board(filters, catalog=roster, sort=form.sort_value, versions=versions, sight=sight)
     params = filters.query_params()
+    parents = {team.parent_id for team in roster.teams.values()}
     context = {
         "form": form, "filters": filters, "board": result, "freshness": fresh,
+        # A parent team's row counts its own members; its page counts its sub-teams' too: say how many.
+        "with_sub_teams": {row.team_id: roster.team_size(roster.team_and_below(row.team_id))
+                           for row in result.rows if row.team_id in parents},
         "sort_columns": [
             (key, label, _url("teams", {**params, "sort": key} if key != "total" else params))
             for key, label in team_boards.TEAM_SORTS.items()
