@@ -74,7 +74,8 @@ class _Roster:
                     if found := _one(self.by_name.get("".join(words[start:start + size]))):
                         return Suggestion(found, "name in the key's name")
             for word in words:
-                if len(word) >= 3 and (found := _one(self.by_first.get(word)) or _one(self.by_local.get(word))):
+                candidates = self.by_first.get(word, set()) | self.by_local.get(word, set())
+                if len(word) >= 3 and (found := _one(candidates)):
                     return Suggestion(found, "name in the key's name")
         return None
 
