@@ -9,7 +9,7 @@ PORT ?= 8000
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/leaderboard
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-sqlite test-postgres bench lint format services demo clean
+.PHONY: run test test-sqlite test-postgres bench lint format services demo screenshots clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench: $(STAMP) services
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --verbosity 0
 	$(BIN)/python manage.py demo
+
+## make screenshots: the README's screenshots (board, my usage, review queue at 1366 and 390 px) from the demo.
+screenshots: $(STAMP)
+	$(BIN)/python docs/screenshots.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -21,6 +21,7 @@ from .boards.filters import (
     get_metric,
     resolve_period,
 )
+from .boards.ranking import PERSON_SORTS
 from .boards.teams import TEAM_SORTS
 from .display import vendor_label
 
@@ -97,7 +98,9 @@ class BoardFilterForm(PeriodForm):
     team = LenientChoiceField(label="Team", choices=[])
     title = LenientChoiceField(label="Role", choices=[])
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
-    sort = LenientChoiceField(choices=list(TEAM_SORTS.items()), fallback="total", widget=forms.HiddenInput)
+    # The column a board is sorted by: the teams board's, or the individual board's (PERSON_SORTS).
+    sort = LenientChoiceField(choices=list({**TEAM_SORTS, **PERSON_SORTS}.items()), fallback="total",
+                              widget=forms.HiddenInput)
 
     def __init__(self, data=None, *, catalog: Catalog, vendors: list[str], budgets: bool = False, **kwargs):
         super().__init__(data, **kwargs)
@@ -131,7 +134,13 @@ class BoardFilterForm(PeriodForm):
 
     @property
     def sort_value(self) -> str:
-        return self.valid_data().get("sort") or "total"
+        sort = self.valid_data().get("sort")
+        return sort if sort in TEAM_SORTS else "total"
+
+    @property
+    def person_sort(self) -> str:
+        sort = self.valid_data().get("sort")
+        return sort if sort in PERSON_SORTS else "total"
 
 
 class UsageForm(PeriodForm):

@@ -283,7 +283,8 @@ def rank_line(
         _n(left + plot_w / 2), height - 4,
     ))
     parts.append(mark_safe("</svg>"))
-    return mark_safe("".join(str(p) for p in parts))
+    # In a box of its own that scrolls on a phone, so its labels keep a readable size (boards.css).
+    return mark_safe('<div class="chart-scroll">' + "".join(str(p) for p in parts) + "</div>")
 
 
 def describe_series(name: str, values: Sequence, fmt: Callable, *, per: str = "day") -> str:

@@ -20,14 +20,16 @@ def vendor_label(vendor: str) -> str:
 
 
 def compact(value) -> str:
-    """1234 -> "1.2K", 1_234_567 -> "1.2M": a board is read at a glance, not digit by digit."""
+    """1234 -> "1.2K", 1_234_567 -> "1.2M", 4_000_000_000 -> "4.0B": a board is read at a glance, not digit
+    by digit."""
     value = int(value or 0)
     for size, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
         # 999,600 reads "1M", not "1000K".
         if abs(value) >= size * 0.9995:
             scaled = value / size
-            text = f"{scaled:.1f}" if abs(scaled) < 100 else f"{scaled:.0f}"
-            return text.removesuffix(".0") + suffix
+            # "4.0B" beside "4.4B", never "4B": a column reads evenly when every figure under 100 has its decimal.
+            text = f"{scaled:.1f}" if abs(scaled) < 99.95 else f"{scaled:.0f}"
+            return text + suffix
     return str(value)
 
 

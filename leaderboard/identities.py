@@ -288,6 +288,26 @@ def assign_identity(*, identity: ProviderIdentity, person: Person | None, by: Pe
 
 
 @transaction.atomic
+def assign_identities(*, identities: Iterable[ProviderIdentity], person: Person | None, by: Person,
+                      address: str | None = None) -> set[int]:
+    """Several identities to one person at once (one person commonly has one per vendor and tool),
+    all or none, each recorded in the audit trail as if mapped alone. Returns the people whose
+    numbers moved."""
+    moved: set[int] = set()
+    for identity in identities:
+        moved |= assign_identity(identity=identity, person=person, by=by, address=address)
+    return moved
+
+
+@transaction.atomic
+def mark_service_accounts(*, identities: Iterable[ProviderIdentity], by: Person, address: str | None = None) -> set[int]:
+    moved: set[int] = set()
+    for identity in identities:
+        moved |= mark_service_account(identity=identity, by=by, address=address)
+    return moved
+
+
+@transaction.atomic
 def mark_service_account(*, identity: ProviderIdentity, by: Person, address: str | None = None) -> set[int]:
     """Usage that belongs to no person (a CI bot, a shared key): kept, shown to admins, on no board.
     Returns the people whose numbers lost it."""

@@ -82,6 +82,9 @@ def check_self_upload(person: Person, size: int) -> None:
         )
 
 
+_REPLACES_FAILED = {UsageExport.Origin.UPLOAD, UsageExport.Origin.COMMAND, UsageExport.Origin.SELF_SERVICE}
+
+
 def store_export(
     *,
     content: File,
@@ -106,6 +109,12 @@ def store_export(
         size += len(chunk)
     sha256 = digest.hexdigest()
     existing = UsageExport.objects.filter(sha256=sha256, attributed_to=attributed_to).first()
+    if existing and existing.status == Status.FAILED and origin in _REPLACES_FAILED:
+        # The same bytes again after they failed: the uploader means to try them once more (often
+        # with the format chosen this time), not to be told they were seen. (A connection's run
+        # retries its own answers; telemetry batches are folded elsewhere.)
+        _requeue_failed(existing, name=Path(name).name, uploaded_by=uploaded_by, requested_format=requested_format)
+        return existing, True
     if existing:
         return existing, False
     if origin == UsageExport.Origin.SELF_SERVICE:
@@ -133,10 +142,23 @@ def store_export(
     return export, True
 
 
-def retry_export(export: UsageExport, *, attributed_to: Person | None = None) -> bool:
-    """Queue an import again: a failed one (after a fix, or saying whose a file that names nobody
-    is), or a running one whose worker has stopped answering (a stuck import can always be retried)."""
-    changes = {"attributed_to": attributed_to} if attributed_to else {}
+def _requeue_failed(export: UsageExport, *, name: str, uploaded_by: Person | None, requested_format: str) -> None:
+    changes = {"original_name": name, "requested_format": requested_format, "format": ""}
+    if uploaded_by is not None:
+        changes["uploaded_by"] = uploaded_by
+    if retry_export(export, **changes):
+        export.refresh_from_db()
+
+
+def retry_export(export: UsageExport, *, attributed_to: Person | None = None, requested_format: str | None = None,
+                 **changes) -> bool:
+    """Queue an import again: a failed one (after a fix, saying whose a file that names nobody is, or
+    choosing its format: ``requested_format`` "" detects it again, None keeps what was chosen), or a
+    running one whose worker has stopped answering (a stuck import can always be retried)."""
+    if attributed_to:
+        changes["attributed_to"] = attributed_to
+    if requested_format is not None:
+        changes.update(requested_format=requested_format, format="")
     retriable = Q(status=Status.FAILED)
     owner = abandoned_owner(export.pk)
     if owner is not None:

@@ -153,7 +153,7 @@ def test_an_employee_asking_for_the_teams_by_budget_gets_them_by_tokens_without_
     assert 'value="budget"' not in body  # not offered either
     # Ranked by tokens (Sales 10K, Platform 4.5K, Engineering 3.5K), not by share of budget (Platform first).
     assert team_names(body) == ["Sales", "Platform", "Engineering"]
-    assert "Tokens by team" in body and "18K in total" in body
+    assert "Tokens by team" in body and "18.0K in total" in body
 
 
 def test_an_employee_sees_no_team_budget_and_is_ranked_by_the_default_on_a_team_page(week_of_usage, login):

@@ -119,7 +119,7 @@ def test_it_hides_anonymous_and_hidden_colleagues_pages_behind_a_404(week_of_usa
         for extra in ({}, HTMX, {"QUERY_STRING": "period=90d&by=model"}):
             response = client.get(url, **extra)
             assert response.status_code == 404
-            assert "Erin" not in text(response) and "3K" not in text(response)
+            assert "Erin" not in text(response) and "3.0K" not in text(response)
     # Their own page, their managers and admins still see it all.
     for viewer in (cast.erin, cast.maria, cast.ada):
         assert "Tokens by kind" in text(login(viewer).get(url))
@@ -160,7 +160,7 @@ def test_it_ranks_the_board_and_highlights_my_row(week_of_usage, login):
     assert 'class="mine" id="my-row"' in body
     assert "You · top 60%" in body
     assert "Tokens · Last 7 days" in body
-    assert "10K" in body and "▼ 2" in body
+    assert "10.0K" in body and "▼ 2" in body
 
 
 def test_it_keeps_hidden_people_off_and_anonymous_people_nameless(week_of_usage, login):
@@ -293,10 +293,10 @@ def test_it_ranks_teams_and_keeps_totals_when_someone_hides(week_of_usage, login
     client = login(cast.erin)
     before = text(client.get(reverse("teams"), {"period": "7d"}))
     assert before.index(">Sales<") < before.index(">Platform<") < before.index(">Engineering<")
-    assert "18K in total" in before
+    assert "18.0K in total" in before
     Person.objects.filter(pk=cast.sam.pk).update(privacy=Person.Privacy.HIDDEN)
     after = text(client.get(reverse("teams"), {"period": "7d"}))
-    assert "18K in total" in after and "4.5K" in after
+    assert "18.0K in total" in after and "4.5K" in after
 
 
 def test_it_sorts_teams_by_another_column(week_of_usage, login):
@@ -323,7 +323,7 @@ def test_it_shows_my_usage_identities_and_how_to_upload(week_of_usage, login):
     ProviderIdentity.objects.create(vendor="openai", kind="user_id", value="user-erin", person=cast.erin, label="Erin")
     ProviderIdentity.objects.create(vendor="openai", kind="user_id", value="user-sam", person=cast.sam)
     body = text(login(cast.erin).get(reverse("me"), {"period": "7d"}))
-    assert "3K" in body and "#3" in body and "top 60%" in body
+    assert "3.0K" in body and "#3" in body and "top 60%" in body
     assert "user-erin" in body and "user-sam" not in body
     assert "npx ccusage@latest daily --json --timezone UTC &gt; ccusage.json" in body
     assert f'href="{reverse("settings")}"' in body

@@ -141,8 +141,8 @@ def test_it_describes_periods_for_people():
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(0, "0"), (999, "999"), (1234, "1.2K"), (999_600, "1M"), (1_234_567, "1.2M"), (184_151_946, "184M"),
-     (2_500_000_000, "2.5B")],
+    [(0, "0"), (999, "999"), (1234, "1.2K"), (999_600, "1.0M"), (1_234_567, "1.2M"), (184_151_946, "184M"),
+     (2_500_000_000, "2.5B"), (4_000_000_000, "4.0B"), (99_960, "100K")],
 )
 def test_it_writes_token_counts_compactly(value, text):
     assert display.compact(value) == text
@@ -212,7 +212,10 @@ def test_it_counts_days_with_activity_but_no_tokens_as_active(cast):
 def test_it_ranks_a_vendor_or_a_model_from_the_daily_usage(week_of_usage, cast):
     save([usage(cast.maria, 3, "openai", "gpt-5-mini", tokens=7000)])
     assert ranked(board_for(cast.ada, week(vendor="openai"))) == [(1, "Maria Manager", 7000), (2, "Sam Lead", 4000)]
-    assert ranked(board_for(cast.ada, week(vendor="openai", model="gpt-5"))) == [(1, "Sam Lead", 4000)]
+    assert ranked(board_for(cast.ada, week(vendor="openai", model="gpt-5-mini"))) == [(1, "Maria Manager", 7000)]
+    # A model names its family too: "gpt-5" finds gpt-5-mini (issue 15).
+    assert ranked(board_for(cast.ada, week(vendor="openai", model="gpt-5"))) == [
+        (1, "Maria Manager", 7000), (2, "Sam Lead", 4000)]
     assert ranked(board_for(cast.ada, week(model="composer-2.5"))) == [(1, "Lee Report", 500)]
     by_cost = board_for(cast.ada, week("cost", vendor="anthropic"))
     assert [(row.name, row.value) for row in by_cost.rows] == [
@@ -569,7 +572,7 @@ def test_it_draws_sparklines_and_rank_lines_with_words():
     assert line.count("<polyline") == 2  # a week without a rank breaks the line
     assert "Week of" in line and "#1" in line and "Rank (1 = most tokens)" in line
     assert charts.describe_series("tokens", [0, 1000, 3000], display.compact) == (
-        "4K tokens in total, at most 3K in one day; 2 of 3 days with usage."
+        "4.0K tokens in total, at most 3.0K in one day; 2 of 3 days with usage."
     )
 
 

@@ -116,9 +116,10 @@ def test_it_queues_each_uploaded_file_and_keeps_its_bytes(admin, enqueued, djang
     ]
     assert [e.file.read().decode() for e in exports] == [first, second]
     assert enqueued == [e.pk for e in exports]
+    # One banner for the whole upload, however many files.
     assert texts_of_messages(response) == [
-        f'a.csv: queued as <a href="/imports/{exports[0].pk}/">#{exports[0].pk}</a>.',
-        f'b.csv: queued as <a href="/imports/{exports[1].pk}/">#{exports[1].pk}</a>.',
+        f'Queued a.csv as <a href="/imports/{exports[0].pk}/">#{exports[0].pk}</a> and '
+        f'b.csv as <a href="/imports/{exports[1].pk}/">#{exports[1].pk}</a>.',
     ]
 
 
@@ -131,7 +132,7 @@ def test_it_recognises_the_same_bytes_and_creates_nothing(admin, enqueued):
 
     assert UsageExport.objects.count() == 1
     [message] = texts_of_messages(response)
-    assert message.startswith(f'renamed.csv: already uploaded as <a href="/imports/{export.pk}/">#{export.pk}</a> (queued)')
+    assert message.startswith(f'Already uploaded: renamed.csv as <a href="/imports/{export.pk}/">#{export.pk}</a> (queued)')
 
 
 def test_it_refuses_a_forced_ccusage_file_without_a_person(admin, enqueued):
@@ -179,7 +180,8 @@ def test_it_lists_the_history_newest_first_and_filters_it_by_status(admin, cast)
     assertContains(response, '<span class="badge failed">Failed</span>', html=True)
     assertContains(response, '<span class="badge queued">Queued</span>', html=True)
     assertContains(response, "Generic usage CSV")
-    assertContains(response, "2026-10-01 – 2026-10-01")
+    assertContains(response, "1 record · 1 person")
+    assertContains(response, "2026-10-01")
     assertContains(response, "Ada Admin")
 
     failed_only = admin.get(reverse("imports"), {"status": "failed"})
@@ -248,7 +250,7 @@ def test_it_stops_polling_once_the_export_is_done(admin, cast):
     content = response.content.decode()
     assert '<span class="badge succeeded">Imported</span>' in content
     assert "hx-get" not in content and "<progress" not in content
-    assertContains(response, '<div class="label">People matched</div><div class="value">2</div>', status_code=286)
+    assertContains(response, '<div class="label">People</div><div class="value">2</div>', status_code=286)
 
 
 def test_it_retries_a_failed_export(admin, enqueued, django_capture_on_commit_callbacks):
@@ -476,3 +478,169 @@ def test_it_queries_the_identities_page_a_fixed_number_of_times(admin, cast, dja
     with django_assert_max_num_queries(few):
         response = admin.get(reverse("identities"))
     assert len(response.context["page"]) == 26  # one + thirty, less the five service accounts
+
+
+# --- Issue 15: imports that refresh, say what they added, and never dead-end -------------------
+
+
+def test_several_uploads_make_one_banner_saying_what_became_of_each(admin, enqueued):
+    known = csv_text(usage_row())
+    admin.post(reverse("imports"), {"files": [upload_file("first.csv", known)]}, follow=True)
+    response = admin.post(
+        reverse("imports"),
+        {"files": [upload_file("again.csv", known), upload_file("new.csv", csv_text(usage_row(day="2026-10-05")))]},
+        follow=True,
+    )
+    [message] = texts_of_messages(response)
+    assert message.startswith("Queued new.csv as ")
+    assert "Already uploaded: again.csv as " in message
+
+
+def test_an_upload_sent_by_htmx_comes_back_as_a_full_page_load(admin, enqueued):
+    response = admin.post(
+        reverse("imports"), {"files": [upload_file("a.csv", csv_text(usage_row()))]}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == reverse("imports")
+
+
+def test_the_history_polls_while_an_import_runs_and_stops_when_none_does(admin):
+    waiting = stored(csv_text(usage_row()), name="waiting.csv")
+    poll = {"HX-Request": "true", "HX-Target": "import-history"}
+
+    page = admin.get(reverse("imports"))
+    assertContains(page, 'hx-trigger="every 2s"')
+    running = admin.get(reverse("imports"), headers=poll)
+    assert running.status_code == 200
+    assert "<html" not in running.content.decode()
+    assertContains(running, 'id="import-history"')
+
+    imports.process_export(waiting.pk)
+    done = admin.get(reverse("imports"), headers=poll)
+    assert done.status_code == 286
+    assert "hx-trigger" not in done.content.decode()
+    assert '<span class="badge succeeded">Imported</span>' in done.content.decode()
+
+
+def test_the_history_keeps_to_six_columns(admin):
+    imported(csv_text(usage_row()), name="good.csv")
+    response = admin.get(reverse("imports"))
+    head = response.content.decode().split('class="history-table"')[1].split("</thead>")[0]
+    assert head.count("<th ") == 6
+
+
+def test_the_detail_page_says_what_the_import_added(admin, cast):
+    export = imported(csv_text(usage_row(), usage_row(email="maria@example.com", day="2026-10-02")))
+    response = admin.get(export.get_absolute_url())
+    assert response.context["added"] == {
+        "tokens": 2 * 1234, "cost": pytest.approx(1.0), "unpriced": 0, "people": 2, "days": 2, "records": 2,
+    }
+    assertContains(response, "What it added")
+    assertContains(response, '<div class="label">Tokens</div><div class="value" title="2,468 tokens">2.5K</div>',
+                   html=True)
+    assertContains(response, '<div class="label">Cost</div><div class="value">$1.00</div>', html=True)
+    assertContains(response, '<div class="label">Days</div><div class="value">2</div>', html=True)
+
+
+def test_a_truncated_json_says_where_it_was_cut_before_anything_else(admin):
+    whole = b'{"data": [{"starting_at": "2026-10-01T00:00:00Z", "results": [{"uncached_input_tokens": 5}]}]}'
+    export, _ = imports.store_export(content=ContentFile(whole[:40]), name="cut.json", origin=UsageExport.Origin.UPLOAD)
+    export = imports.process_export(export.pk).export
+    assert export.failure.startswith("cut.json: the file ends in the middle of a JSON document (byte 40")
+    assert "not a usage export" not in export.failure
+    assertContains(admin.get(export.get_absolute_url()), "the file ends in the middle of a JSON document")
+
+
+def test_an_unknown_file_names_the_formats_as_the_dropdown_does(db):
+    export, _ = imports.store_export(content=ContentFile(b'{"hello": "world"}'), name="odd.json",
+                                     origin=UsageExport.Origin.UPLOAD)
+    export = imports.process_export(export.pk).export
+    assert "Anthropic usage report (Admin API, messages)" in export.failure
+    assert "anthropic_usage_report" not in export.failure
+
+
+def test_a_failed_export_can_be_retried_with_another_format(admin, enqueued, django_capture_on_commit_callbacks):
+    export = imported(csv_text(usage_row(input_tokens=-1)), name="odd.csv")
+    page = admin.get(export.get_absolute_url())
+    assertContains(page, '<label for="id_format">Format', html=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(reverse("import_retry", args=[export.pk]), {"format": "openai_usage_csv", "person": ""})
+    export.refresh_from_db()
+    assert (export.status, export.requested_format, export.format) == (Status.QUEUED, "openai_usage_csv", "")
+    assert enqueued == [export.pk]
+
+
+def test_a_retry_asks_whose_a_file_of_a_format_that_names_nobody_is(admin, enqueued):
+    export = imported(csv_text(usage_row(input_tokens=-1)), name="odd.csv")
+    response = admin.post(reverse("import_retry", args=[export.pk]), {"format": "ccusage", "person": ""}, follow=True)
+    assert texts_of_messages(response) == ["A ccusage daily/monthly JSON file names nobody: choose whose usage it is."]
+    export.refresh_from_db()
+    assert export.status == Status.FAILED
+
+
+def test_the_same_bytes_uploaded_again_retry_a_failed_export_with_the_format_chosen(
+    admin, cast, enqueued, django_capture_on_commit_callbacks
+):
+    text = csv_text(usage_row(input_tokens=-1))
+    failed = imported(text, name="odd.csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(
+            reverse("imports"), {"files": [upload_file("odd-again.csv", text)], "format": "generic_csv"}, follow=True,
+        )
+    assert UsageExport.objects.count() == 1
+    failed.refresh_from_db()
+    assert (failed.status, failed.requested_format, failed.original_name) == (Status.QUEUED, "generic_csv",
+                                                                              "odd-again.csv")
+    assert enqueued == [failed.pk]
+    [message] = texts_of_messages(response)
+    assert message.startswith("Queued odd-again.csv as ")
+
+
+# --- Issue 15: identities: suggestions, a picker that finds names, bulk mapping ------------------
+
+
+def test_it_suggests_the_person_with_the_same_email_local_part(admin, cast):
+    personal = unmatched_identity("erin@personal.example")
+    response = admin.get(reverse("identities"))
+    [row] = response.context["page"]
+    assert row.pk == personal.pk and row.suggestion.person == cast.erin
+    assertContains(response, 'value="Erin Employee &lt;erin@example.com&gt;"')
+    assertContains(response, "Suggested: same name before the @")
+
+
+def test_the_person_picker_finds_a_person_by_part_of_their_name(admin, cast):
+    ghost = unmatched_identity()
+    admin.post(reverse("identity_map", args=[ghost.pk]), {"person": "Erin", "action": "map"})
+    ghost.refresh_from_db()
+    assert ghost.person == cast.erin
+
+
+def test_a_name_that_fits_several_people_lists_them(admin, cast):
+    ghost = unmatched_identity()
+    response = admin.post(reverse("identity_map", args=[ghost.pk]), {"person": "e", "action": "map"})
+    assertContains(response, "could be")
+    ghost.refresh_from_db()
+    assert ghost.person is None
+
+
+def test_bulk_mapping_says_how_much_history_moves_then_moves_it(admin, cast):
+    one = unmatched_identity("erin.laptop@elsewhere.example", input_tokens=5000)
+    two = unmatched_identity("erin.ci@elsewhere.example", day="2026-10-02", input_tokens=7000)
+    asked = admin.post(reverse("identity_bulk_map"),
+                       {"ids": [one.pk, two.pk], "person": "Erin", "action": "map", "next": "/identities/"})
+    assert asked.status_code == 200
+    assertContains(asked, "12.5K tokens, 2 days of history move to Erin Employee")
+    one.refresh_from_db()
+    assert one.person is None  # nothing moves before the confirmation
+
+    done = admin.post(reverse("identity_bulk_map"), {
+        "ids": [one.pk, two.pk], "person": "erin@example.com", "action": "map", "confirm": "on", "next": "/identities/",
+    }, follow=True)
+    assert {i.person for i in ProviderIdentity.objects.filter(pk__in=[one.pk, two.pk])} == {cast.erin}
+    assert texts_of_messages(done) == ["2 identities mapped to Erin Employee; their history moved with them."]
+    assert PersonDay.objects.filter(person=cast.erin).count() == 2
+
+
+def test_bulk_mapping_without_a_tick_says_so(admin):
+    response = admin.post(reverse("identity_bulk_map"), {"person": "Erin", "action": "map"})
+    assertContains(response, "Tick the identities to map first.", status_code=400)

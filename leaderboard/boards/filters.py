@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.db.models import Q
+
 from ..display import compact, day_count, day_span, money, percent
 from ..models import DailyUsage, PersonDay
 
@@ -165,6 +167,11 @@ class BoardFilters:
     def by_vendor_or_model(self) -> bool:
         return bool(self.vendor or self.model)
 
+    def model_q(self) -> Q:
+        """The model filter as people type it: part of a model's id or its family ("claude", "sonnet",
+        "gpt-4o" finds every model whose id contains it), in any case."""
+        return Q(model__icontains=self.model)
+
     def query_params(self, **changes) -> dict[str, str]:
         """The URL's parameters for these filters (design.md §3), defaults left out so links stay short."""
         params = {
@@ -188,6 +195,6 @@ def rollup_rows(filters: BoardFilters, *, breakdown: bool):
         if filters.vendor:
             rows = rows.filter(vendor=filters.vendor)
         if filters.model:
-            rows = rows.filter(model=filters.model)
+            rows = rows.filter(filters.model_q())
         return rows, True
     return PersonDay.objects.all(), False

@@ -325,6 +325,34 @@ def rank_board(
     )
 
 
+# The individual board's column headers: by rank (the metric) unless a header asked otherwise.
+PERSON_SORTS = {"total": "Rank", "name": "Name", "team": "Team", "change": "Change"}
+
+
+def _resorted(ranking: Ranking, sort: str, *, catalog: Catalog, viewer_id: int | None, reveal: bool) -> list:
+    """The ranked rows in another order, ranks kept. Anonymous people sort by the name and team the
+    board shows for them ("Anonymous #n", none), so an order never tells what the row hides."""
+
+    def hidden_from_viewer(pk: int) -> bool:
+        return not reveal and pk != viewer_id and catalog.people[pk].privacy == Person.Privacy.ANONYMOUS
+
+    def name(item) -> tuple:
+        pk = item[1]
+        if hidden_from_viewer(pk):
+            return (1, ranking.anonymous.get(pk, 0), item[0])
+        return (0, catalog.people[pk].display_name.lower(), item[0])
+
+    def team(item) -> tuple:
+        pk = item[1]
+        shown = "" if hidden_from_viewer(pk) else catalog.team_name(catalog.people[pk].team_id) or ""
+        return (not shown, shown.lower(), item[0])
+
+    def change(item) -> tuple:
+        return (item[3] is None, -(item[3] or 0), item[0])
+
+    return sorted(ranking.ranked, key={"name": name, "team": team, "change": change}[sort])
+
+
 def leaderboard(
     filters: BoardFilters,
     *,
@@ -332,6 +360,7 @@ def leaderboard(
     catalog: Catalog,
     page: int = 1,
     per_page: int = PER_PAGE,
+    sort: str = "total",
     reveal: bool = False,
     breakdown: bool = False,
     sparklines: bool = True,
@@ -371,7 +400,8 @@ def leaderboard(
     ranking = cache.cached(versions if cacheable else None, "ranking", parts, rank,
                            on=(ROLLUPS, PEOPLE, BUDGETS) if metric.budgeted else (ROLLUPS, PEOPLE),
                            per_person=metric.budgeted and not sight.everyone)
-    ranked = ranking.ranked
+    ranked = ranking.ranked if sort not in PERSON_SORTS or sort == "total" else _resorted(
+        ranking, sort, catalog=catalog, viewer_id=me, reveal=reveal)
     count = len(ranked)
     leader = ranking.leader
     pages = max(1, math.ceil(count / per_page))

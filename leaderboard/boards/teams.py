@@ -3,6 +3,7 @@ what it spent."""
 
 from __future__ import annotations
 
+import csv
 import statistics
 from collections import defaultdict
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from accounts.models import Person
 
 from .. import cache
 from ..cache import BUDGETS, PEOPLE, ROLLUPS, Versions
+from ..display import cents, spreadsheet_safe
 from ..models import DailyUsage
 from . import budget_use
 from .budget_use import ALL_BUDGETS, NO_BUDGETS, BudgetSight
@@ -191,7 +193,7 @@ def _team_trend(filters: BoardFilters, team_ids: set[int]) -> tuple[list[tuple[d
     if filters.vendor:
         rows = rows.filter(vendor=filters.vendor)
     if filters.model:
-        rows = rows.filter(model=filters.model)
+        rows = rows.filter(filters.model_q())
     by_vendor: dict[str, dict[date, Any]] = defaultdict(dict)
     spend = Decimal(0)
     employed = ~Q(person__status=Person.Status.TERMINATED)
@@ -202,3 +204,30 @@ def _team_trend(filters: BoardFilters, team_ids: set[int]) -> tuple[list[tuple[d
         spend += cost or 0
     spans = buckets(filters.period)
     return spans, {vendor: series(values, spans) for vendor, values in sorted(by_vendor.items())}, spend
+
+
+TEAM_CSV_COLUMNS = ["rank", "team", "path", "members", "active_members", "total", "per_active_member",
+                    "median_per_member"]
+
+
+def write_team_csv(board: TeamBoard, out) -> None:
+    """The teams board as CSV, the numbers as the board shows them rounded (tokens whole, cost in
+    dollars and cents), cells that a spreadsheet would run as formulas escaped."""
+    writer = csv.writer(out)
+    writer.writerow(TEAM_CSV_COLUMNS)
+    metric = board.filters.metric
+
+    def number(value):
+        if value is None:
+            return ""
+        if metric.field == "cost_usd":
+            return cents(value)
+        if metric.budgeted:
+            return f"{float(value):.4f}"
+        return value
+
+    for row in board.rows:
+        writer.writerow([spreadsheet_safe(cell) for cell in (
+            row.rank, row.name, row.path, row.members, row.active_members, number(row.total),
+            number(row.per_active), number(row.median),
+        )])

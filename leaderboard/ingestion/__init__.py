@@ -33,12 +33,17 @@ def detect_format(export: Export) -> Format:
         if len(matches) == 1:
             return matches[0]
         if matches:
-            names = ", ".join(fmt.name for fmt in matches)
+            names = ", ".join(sorted(fmt.label for fmt in matches))
             raise ImportRefused(Problem(export.name, "", f"could be any of {names}; choose the format explicitly"))
     raise ImportRefused(
         Problem(export.name, "", f"not a usage export this app knows ({export.kind.upper()} in no known format); "
-                "choose the format explicitly if it is one of: " + ", ".join(sorted(FORMATS)))
+                "choose the format explicitly if it is one of: " + known_labels())
     )
+
+
+def known_labels() -> str:
+    """The formats as the upload form's dropdown names them: what an admin can choose from."""
+    return ", ".join(sorted((fmt.label for fmt in FORMATS.values()), key=str.lower))
 
 
 def get_format(name: str) -> Format:

@@ -91,13 +91,18 @@ def board(request):
     sight = budget_use.budget_sight(request.user, catalog=roster, versions=versions)
     form = _filter_form(request, roster, fresh, today, budgets=sight.any)
     filters = form.filters()
+    sort = form.person_sort
     result = ranking.leaderboard(filters, viewer=request.user, catalog=roster, page=form.page_number,
-                                 versions=versions, sight=sight)
+                                 versions=versions, sight=sight, sort=sort)
     charts.draw_sparklines(result, versions)
-    canonical = _url("board", filters.query_params(page=result.page))
+    sorted_by = {"sort": sort} if sort != "total" else {}
+    canonical = _url("board", {**filters.query_params(page=result.page), **sorted_by})
+    params = filters.query_params()
     context = {
-        "form": form, "filters": filters, "board": result, "freshness": fresh,
-        "pagination": _pagination(result, lambda n: _url("board", filters.query_params(page=n))),
+        "form": form, "filters": filters, "board": result, "freshness": fresh, "sort": sort,
+        "sort_links": {key: _url("board", {**params, "sort": key} if key != "total" else params)
+                       for key in ranking.PERSON_SORTS},
+        "pagination": _pagination(result, lambda n: _url("board", {**filters.query_params(page=n), **sorted_by})),
         "csv_url": _url("board_csv", filters.query_params()),
         "models_url": _url("board_models", {"end": filters.period.end.isoformat()}),
         "form_url": reverse("board"),
@@ -144,16 +149,38 @@ def teams(request):
     filters = form.filters()
     result = team_boards.team_board(filters, catalog=roster, sort=form.sort_value, versions=versions, sight=sight)
     params = filters.query_params()
+    parents = {team.parent_id for team in roster.teams.values()}
     context = {
         "form": form, "filters": filters, "board": result, "freshness": fresh,
+        # A parent team's row counts its own members; its page counts its sub-teams' too: say how many.
+        "with_sub_teams": {row.team_id: roster.team_size(roster.team_and_below(row.team_id))
+                           for row in result.rows if row.team_id in parents},
         "sort_columns": [
             (key, label, _url("teams", {**params, "sort": key} if key != "total" else params))
             for key, label in team_boards.TEAM_SORTS.items()
         ],
         "form_url": reverse("teams"),
+        "csv_url": _url("teams_csv", {**params, **({"sort": result.sort} if result.sort != "total" else {})}),
     }
     canonical = _url("teams", {**params, **({"sort": result.sort} if result.sort != "total" else {})})
     return _render(request, "leaderboard/teams.html", "teams", context, canonical=canonical)
+
+
+def teams_csv(request):
+    """The teams board with the same filters and sort, as the viewer sees it."""
+    today = utc_today()
+    versions, roster = _catalog(request)
+    sight = budget_use.budget_sight(request.user, catalog=roster, versions=versions)
+    form = _filter_form(request, roster, freshness.by_vendor(versions), today,
+                        budgets=budget_use.may_rank_teams_by_budget(sight, catalog=roster, versions=versions))
+    filters = form.filters()
+    result = team_boards.team_board(filters, catalog=roster, sort=form.sort_value, versions=versions, sight=sight)
+    out = io.StringIO()
+    team_boards.write_team_csv(result, out)
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    name = f"teams-{filters.metric.name}-{filters.period.start}-{filters.period.end}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 def team(request, pk):
@@ -318,6 +345,7 @@ urlpatterns = [
     path("board.csv", board_csv, name="board_csv"),
     path("board/models/", board_models, name="board_models"),
     path("teams/", teams, name="teams"),
+    path("teams.csv", teams_csv, name="teams_csv"),
     path("teams/<int:pk>/", team, name="team"),
     path("me/", me, name="me"),
     path("me/ccusage/", me_ccusage, name="me_ccusage"),

@@ -9,16 +9,23 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseStopPolling
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from accounts import audit
 from accounts.access import admin_required
 from accounts.models import Person, ProviderIdentity
 
-from .. import cache, identities, imports, selectors, tasks
-from ..forms import HistoryFilterForm, IdentityMapForm, IdentitySearchForm, RetryForm, UploadForm
+from .. import cache, identities, identity_suggestions, imports, selectors, tasks
+from ..forms import (
+    HistoryFilterForm,
+    IdentityBulkMapForm,
+    IdentityMapForm,
+    IdentitySearchForm,
+    RetryForm,
+    UploadForm,
+)
 from ..models import UsageExport
 from .redirects import back_to
 
@@ -39,6 +46,7 @@ def _get_export(pk) -> UsageExport:
 def import_list(request):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
+        outcomes = []
         for upload in form.cleaned_data["files"]:
             # One transaction per file: each export row commits (and is queued) on its own, so one
             # bad file never takes the others with it.
@@ -49,7 +57,11 @@ def import_list(request):
                 )
                 if created:
                     tasks.queue_import(export)
-            _report_upload(request, upload.name, export, created)
+            outcomes.append((upload.name, export, created))
+        _report_uploads(request, outcomes)
+        if request.htmx:
+            # Sent with upload progress (static/js/upload.js): a full page load shows the banner once.
+            return HttpResponseClientRedirect(reverse("imports"))
         return redirect("imports")
 
     filters = HistoryFilterForm(request.GET)
@@ -61,22 +73,45 @@ def import_list(request):
     if filters.is_valid() and filters.cleaned_data["sync_run"]:
         exports = exports.filter(sync_run=filters.cleaned_data["sync_run"])
     page = Paginator(exports, PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "imports/list.html", {"form": form, "filters": filters, "page": page})
+    running = any(not export.is_done for export in page)
+    context = {"form": form, "filters": filters, "page": page, "running": running}
+    if request.htmx and request.htmx.target == "import-history":
+        # The history polls itself while something on it runs; 286 tells htmx to stop.
+        response = render(request, "imports/list.html#history", context)
+        return response if running else HttpResponseStopPolling(response.content)
+    return render(request, "imports/list.html", context)
 
 
-def _report_upload(request, name: str, export: UsageExport, created: bool) -> None:
-    # ``name`` is what the admin chose now; a duplicate's export may carry another file name.
-    link = format_html('<a href="{}">#{}</a>', export.get_absolute_url(), export.pk)
-    if not created:
-        messages.info(request, format_html(
-            "{}: already uploaded as {} ({}); nothing new was queued.", name, link,
-            export.get_status_display().lower(),
-        ))
-    elif export.status == UsageExport.Status.FAILED:
-        # store_export refuses some files outright (too large) but keeps them.
-        messages.error(request, format_html("{}: refused as {}. {}", name, link, export.failure))
-    else:
-        messages.success(request, format_html("{}: queued as {}.", name, link))
+def _report_uploads(request, outcomes: list[tuple[str, UsageExport, bool]]) -> None:
+    """One banner for the whole upload, however many files: what was queued, what was there already,
+    what was refused. ``name`` is what the admin chose now; a duplicate's export may carry another."""
+    queued, known, refused = [], [], []
+    for name, export, created in outcomes:
+        link = format_html('<a href="{}">#{}</a>', export.get_absolute_url(), export.pk)
+        if not created:
+            known.append(format_html("{} as {} ({})", name, link, export.get_status_display().lower()))
+        elif export.status == UsageExport.Status.FAILED:
+            # store_export refuses some files outright (too large) but keeps them.
+            refused.append(format_html("{} as {}: {}", name, link, export.failure))
+        else:
+            queued.append(format_html("{} as {}", name, link))
+    parts = []
+    if queued:
+        parts.append(format_html("Queued {}.", _and(queued)))
+    if known:
+        parts.append(format_html("Already uploaded: {}; nothing new was queued for {}.", _and(known),
+                                 "it" if len(known) == 1 else "them"))
+    if refused:
+        parts.append(format_html("Refused {}.", _and(refused)))
+    text = format_html_join(" ", "{}", ((part,) for part in parts))
+    level = messages.ERROR if refused else messages.SUCCESS if queued else messages.INFO
+    messages.add_message(request, level, text)
+
+
+def _and(items: list) -> str:
+    if len(items) == 1:
+        return items[0]
+    return format_html("{} and {}", format_html_join(", ", "{}", ((item,) for item in items[:-1])), items[-1])
 
 
 @admin_required
@@ -101,18 +136,26 @@ def _detail_context(export: UsageExport) -> dict:
     # A running import whose worker stopped answering: the sweep takes it over within a minute, and
     # an admin need not wait for it.
     stuck = export.status == UsageExport.Status.RUNNING and imports.abandoned_owner(export.pk) is not None
-    return {"export": export, "progress": progress, "stuck": stuck, "retry_form": RetryForm()}
+    added = selectors.export_contribution(export.pk) if export.status == UsageExport.Status.SUCCEEDED else None
+    return {"export": export, "progress": progress, "stuck": stuck, "retry_form": RetryForm(export=export),
+            "added": added}
 
 
 @admin_required
 @require_POST
 def import_retry(request, pk):
     export = _get_export(pk)
-    form = RetryForm(request.POST)
-    person = form.cleaned_data["person"] if form.is_valid() else None
+    form = RetryForm(request.POST, export=export)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+        return redirect(export)
+    person = form.cleaned_data["person"]
     try:
         with transaction.atomic():
-            retried = imports.retry_export(export, attributed_to=person)
+            # A form without the field (the stuck import's "Retry now") keeps the format chosen before.
+            fmt = form.cleaned_data["format"] if "format" in request.POST else None
+            retried = imports.retry_export(export, attributed_to=person, requested_format=fmt)
             if retried:
                 tasks.queue_import(UsageExport.objects.get(pk=export.pk))
     except IntegrityError:
@@ -139,6 +182,10 @@ def import_download(request, pk):
 # --- Identities -------------------------------------------------------------------------------
 
 
+def _people():
+    return Person.objects.active().only("name", "email", "github_login").order_by("name", "email")
+
+
 @admin_required
 def identity_list(request):
     search = IdentitySearchForm(request.GET)
@@ -148,14 +195,51 @@ def identity_list(request):
         found = found.filter(Q(value__icontains=q) | Q(label__icontains=q))
     by_volume = ["-tokens", "vendor", "kind", "value"]
     unmatched = found.filter(person__isnull=True, is_service_account=False).order_by(*by_volume)
+    page = Paginator(unmatched, PER_PAGE).get_page(request.GET.get("page"))
+    people = list(_people())
+    page.object_list = list(page.object_list)
+    suggestions = identity_suggestions.suggest_people(page.object_list, people)
+    for identity in page.object_list:
+        identity.suggestion = suggestions.get(identity.pk)
     context = {
         "search": search,
-        "page": Paginator(unmatched, PER_PAGE).get_page(request.GET.get("page")),
+        "page": page,
         "service_accounts": found.filter(is_service_account=True).order_by(*by_volume),
         "recently_mapped": found.filter(mapped_by__isnull=False).order_by("-mapped_at")[:RECENTLY_MAPPED],
-        "people": Person.objects.active().only("name", "email"),
+        "people": people,
+        "bulk": IdentityBulkMapForm(),
     }
     return render(request, "imports/identities.html", context)
+
+
+@admin_required
+@require_POST
+def identity_bulk_map(request):
+    """Several identities to one person: first a page that says how much history moves, then (with
+    ``confirm``) the move itself."""
+    form = IdentityBulkMapForm(request.POST)
+    back = back_to(request, reverse("identities"))
+    chosen = selectors.identities_with_usage().filter(pk__in=request.POST.getlist("ids")).order_by("-tokens")
+    context = {"form": form, "next": back, "chosen": chosen, "people": _people()}
+    if not form.is_valid():
+        return render(request, "imports/identity_confirm.html", context, status=200 if chosen else 400)
+    person, action = form.cleaned_data["person"], form.cleaned_data["action"]
+    identities_chosen = list(form.cleaned_data["ids"])
+    if not form.cleaned_data["confirm"]:
+        context.update(person=person, action=action, moving=selectors.history_to_move(chosen))
+        return render(request, "imports/identity_confirm.html", context)
+    address = audit.client_address(request)
+    if action == form.SERVICE:
+        moved = identities.mark_service_accounts(identities=identities_chosen, by=request.user, address=address)
+        done = "marked as service accounts"
+    else:
+        moved = identities.assign_identities(identities=identities_chosen, person=person, by=request.user,
+                                             address=address)
+        done = f"mapped to {person}"
+    tasks.after_usage_changed(moved)
+    count = len(identities_chosen)
+    messages.success(request, f"{count} identit{'y' if count == 1 else 'ies'} {done}; their history moved with them.")
+    return redirect(back)
 
 
 @admin_required
@@ -170,7 +254,7 @@ def identity_map(request, pk):
         if request.htmx:
             return render(request, "imports/identities.html#identity_row", context)
         # Without JavaScript the row comes back on a page of its own, with the error beside the input.
-        context["people"] = Person.objects.active().only("name", "email")
+        context["people"] = _people()
         return render(request, "imports/identity_map.html", context)
 
     person = form.cleaned_data["person"]
@@ -197,4 +281,5 @@ urlpatterns = [
     path("imports/<int:pk>/download/", import_download, name="import_download"),
     path("identities/", identity_list, name="identities"),
     path("identities/<int:pk>/map/", identity_map, name="identity_map"),
+    path("identities/map/", identity_bulk_map, name="identity_bulk_map"),
 ]

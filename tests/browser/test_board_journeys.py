@@ -107,7 +107,7 @@ def test_it_opens_my_usage_page(page, live_server, company):
     htmx_settled(page)
     page.get_by_label("Period").select_option("7d")
     expect(page).to_have_url(re.compile(r"/me/\?period=7d$"))
-    expect(page.locator(".cards")).to_contain_text("3K")
+    expect(page.locator(".cards")).to_contain_text("3.0K")
     page.get_by_role("link", name="By model").click()
     expect(page).to_have_url(re.compile(r"by=model"))
     expect(page.locator("figure.chart-figure .legend")).to_contain_text("claude-sonnet-4-5")

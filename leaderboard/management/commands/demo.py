@@ -12,8 +12,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--if-empty", action="store_true", help="Do nothing when the database has people.")
         parser.add_argument("--logins", action="store_true", help="Only print the demo logins.")
+        parser.add_argument(
+            "--no-logins", action="store_true",
+            help="Load without printing the logins (bin/run prints them once, after the servers start).",
+        )
 
-    def handle(self, *args, if_empty=False, logins=False, **options):
+    def handle(self, *args, if_empty=False, logins=False, no_logins=False, **options):
         from accounts.models import Person
 
         if logins:
@@ -27,7 +31,8 @@ class Command(BaseCommand):
         for name, outcome in result.files:
             self.stdout.write(f"  {name}: {outcome}")
         self.stdout.write(self.style.SUCCESS(f"Demo company ready: {result.people} people."))
-        self._print_logins()
+        if not no_logins:
+            self._print_logins()
 
     def _print_logins(self):
         if not demo.is_loaded():
