@@ -55,11 +55,13 @@ def _render(request, template: str, partial: str, context: dict, *, canonical: s
     return response
 
 
-def _filter_form(request, catalog, fresh, today, *, budgets: bool) -> BoardFilterForm:
-    """``budgets``: whether this viewer may rank this board by share of budget (else not offered)."""
+def _filter_form(request, catalog, fresh, today, *, budgets: bool, ratios: bool = True) -> BoardFilterForm:
+    """``budgets``: whether this viewer may rank this board by share of budget (else not offered);
+    ``ratios``: whether the ratio metrics are offered (not on the teams board: a team's cost per pull
+    request is not the sum of its members')."""
     # The vendors anything was imported from: the same query that says how fresh each one is.
     return BoardFilterForm(request.GET, catalog=catalog, vendors=[f.vendor for f in fresh], today=today,
-                           budgets=budgets)
+                           budgets=budgets, ratios=ratios)
 
 
 def _pagination(board: ranking.Board, link) -> dict:
@@ -91,7 +93,7 @@ def board(request):
     form = _filter_form(request, roster, fresh, today, budgets=sight.any)
     filters = form.filters()
     result = ranking.leaderboard(filters, viewer=request.user, catalog=roster, page=form.page_number,
-                                 versions=versions, sight=sight)
+                                 versions=versions, sight=sight, outputs=True)
     charts.draw_sparklines(result, versions)
     canonical = _url("board", filters.query_params(page=result.page))
     context = {
@@ -123,7 +125,7 @@ def board_csv(request):
         filters, viewer=request.user, catalog=roster, breakdown=True, sparklines=False, previous=False, sight=sight
     )
     out = io.StringIO()
-    ranking.write_csv(result.all_rows(), out)
+    ranking.write_csv(result.all_rows(), out, bands=result.banded)
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     name = f"leaderboard-{filters.metric.name}-{filters.period.start}-{filters.period.end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -139,7 +141,8 @@ def teams(request):
     fresh = freshness.by_vendor(versions)
     sight = budget_use.budget_sight(request.user, catalog=roster, versions=versions)
     form = _filter_form(request, roster, fresh, today,
-                        budgets=budget_use.may_rank_teams_by_budget(sight, catalog=roster, versions=versions))
+                        budgets=budget_use.may_rank_teams_by_budget(sight, catalog=roster, versions=versions),
+                        ratios=False)
     filters = form.filters()
     result = team_boards.team_board(filters, catalog=roster, sort=form.sort_value, versions=versions, sight=sight)
     params = filters.query_params()
@@ -169,7 +172,7 @@ def team(request, pk):
     # No sparklines here: the team's own chart above the table shows its days.
     result = ranking.leaderboard(
         filters, viewer=request.user, catalog=roster, page=form.page_number, sparklines=False, versions=versions,
-        sight=sight,
+        sight=sight, outputs=True,
     )
     info = roster.teams[pk]
     spans, stacks, spend = team_boards.team_trend(filters, team_ids, versions=versions)
