@@ -18,13 +18,15 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import BigIntegerField, CharField, DecimalField, Sum, Value
+from django.db.models import BigIntegerField, CharField, DecimalField, Q, Sum, Value
+
+from accounts.models import Person
 
 from .. import cache, display
-from ..cache import ROLLUPS, Versions
+from ..cache import PEOPLE, ROLLUPS, Versions
 from ..models import (
     TRUST_ORDER,
     DailyOutput,
@@ -308,6 +310,16 @@ class OutputTrend:
         median = self.team_median_tokens_per_line
         return "unknown" if median is None else display.tokens_per_line(median)
 
+    @property
+    def weeks(self) -> list[tuple[str, str, str, str]]:
+        """(the week, pull requests, cost per pull request, the team median's), newest first."""
+        return [
+            (display.day_span(first, last), f"{pulls:,}" if self.known else "unknown",
+             display.cost_per_pull_request(mine) if self.known else "unknown",
+             "unknown" if team is None else display.cost_per_pull_request(team))
+            for (first, last), (pulls, mine, team) in reversed(list(zip(self.spans, self.points, strict=True)))
+        ]
+
     def count_display(self, name: str) -> str:
         return "unknown" if self.output is None else f"{getattr(self.output, name):,}"
 
@@ -330,47 +342,84 @@ def _median(values: list[Decimal]) -> Decimal | None:
     return statistics.median(values) if values else None
 
 
-def _spend_by_day(person_ids: list[int], start: date, end: date) -> dict[int, dict[date, tuple[int, Decimal]]]:
-    found: dict[int, dict[date, tuple[int, Decimal]]] = defaultdict(dict)
-    for pk, day, tokens, cost in (PersonDay.objects.filter(person_id__in=person_ids, day__gte=start, day__lte=end)
-                                  .order_by().values_list("person_id", "day", "total_tokens", "cost_usd")):
-        found[pk][day] = (tokens or 0, cost or Decimal(0))
+def weeks_of(period: Period) -> list[tuple[date, date]]:
+    """The period in weeks counted back from its last day (the first may be shorter), oldest first."""
+    spans, end = [], period.end
+    while end >= period.start:
+        start = max(period.start, end - timedelta(days=6))
+        spans.append((start, end))
+        end = start - timedelta(days=1)
+    return spans[::-1]
+
+
+def _team_days(person_id: int, team_id: int | None, period: Period) -> dict[int, dict[date, list]]:
+    """Per person of the team (and the person), per day: [tokens, cost, Output or None]. One query:
+    the spend and the output rollups side by side."""
+    people = Q(person_id=person_id)
+    if team_id is not None:
+        people |= Q(person__team_id=team_id) & ~Q(person__status=Person.Status.TERMINATED)
+    in_period = Q(day__gte=period.start, day__lte=period.end)
+    zero = Value(0, output_field=BigIntegerField())
+    spend = (PersonDay.objects.filter(people, in_period).order_by()
+             .annotate(k=Value("spend", output_field=CharField()), oc=zero, op=zero, ol=zero)
+             .values_list("person_id", "day", "k", "total_tokens", "cost_usd", "oc", "op", "ol"))
+    made = (DailyOutput.objects.filter(people, in_period).order_by().values("person_id", "day")
+            .annotate(k=Value(OUTPUT_ROW, output_field=CharField()), t=zero,
+                      c=Value(Decimal(0), output_field=DecimalField(max_digits=18, decimal_places=6)),
+                      oc=Sum("commits"), op=Sum("pull_requests"), ol=Sum("accepted_lines"))
+            .values_list("person_id", "day", "k", "t", "c", "oc", "op", "ol"))
+    found: dict[int, dict[date, list]] = defaultdict(lambda: defaultdict(lambda: [0, Decimal(0), None]))
+    for pk, day, kind, tokens, cost, commits, pulls, lines in spend.union(made, all=True):
+        entry = found[pk][day]
+        if kind == OUTPUT_ROW:
+            entry[2] = Output(commits or 0, pulls or 0, lines or 0)
+        else:
+            entry[0] += tokens or 0
+            entry[1] += Decimal(cost or 0)
+    found.setdefault(person_id, defaultdict(lambda: [0, Decimal(0), None]))
     return found
 
 
-def output_trend(person_id: int, team_member_ids: Iterable[int], period: Period, spans: list[tuple[date, date]], *,
+def _sum_span(days: dict[date, list], first: date, last: date, *, known: bool) -> tuple[Output | None, int, Decimal]:
+    """A person's output (None: unknown), tokens and cost over [first, last]. Known over the whole
+    period means known in each span too: a week without output is zero output, not unknown."""
+    made, tokens, cost = Output(), 0, Decimal(0)
+    for day, (day_tokens, day_cost, day_made) in days.items():
+        if first <= day <= last:
+            tokens += day_tokens
+            cost += day_cost
+            if day_made is not None:
+                made = made + day_made
+    return (made if known else None), tokens, cost
+
+
+def output_trend(person_id: int, team_id: int | None, period: Period, *,
                  versions: Versions | None = None) -> OutputTrend:
-    """The person's output and cost per pull request in each span against the median of their team's
-    members who have an output source (the person included), and the period's totals."""
-    team = sorted(set(team_member_ids) | {person_id})
+    """The person's output and cost per pull request week by week against the median of their team
+    (its people with an output source, the person included, spend without output counting as
+    such), and the period's totals. One query, cached under the rollups and people versions."""
+    spans = weeks_of(period)
 
     def compute() -> OutputTrend:
-        outputs = daily_output(period.start, period.end, person_ids=team)
-        spend = _spend_by_day(team, period.start, period.end)
-
-        def span_sum(pk: int, first: date, last: date) -> tuple[Output | None, int, Decimal]:
-            days = outputs.get(pk)
-            made = None if days is None else sum((o for d, o in days.items() if first <= d <= last), Output())
-            tokens = sum(t for d, (t, _c) in spend.get(pk, {}).items() if first <= d <= last)
-            cost = sum((c for d, (_t, c) in spend.get(pk, {}).items() if first <= d <= last), Decimal(0))
-            return made, tokens, cost
-
+        days = _team_days(person_id, team_id, period)
+        known = {pk: any(entry[2] is not None for entry in person_days.values()) for pk, person_days in days.items()}
         points = []
         for first, last in spans:
-            made, _tokens, cost = span_sum(person_id, first, last)
-            others = [ratio(c, m, "pull_requests") for m, _t, c in (span_sum(pk, first, last) for pk in team)]
+            made, _tokens, cost = _sum_span(days[person_id], first, last, known=known[person_id])
+            others = [ratio(c, m, "pull_requests")
+                      for m, _t, c in (_sum_span(d, first, last, known=known[pk]) for pk, d in days.items())]
             points.append((made.pull_requests if made else 0, ratio(cost, made, "pull_requests"),
                            _median([v for v in others if v is not None])))
-        whole = {pk: span_sum(pk, period.start, period.end) for pk in team}
-        per_pr = [ratio(c, m, "pull_requests") for m, _t, c in whole.values()]
-        per_line = [ratio(t, m, "accepted_lines") for m, t, _c in whole.values()]
+        whole = {pk: _sum_span(d, period.start, period.end, known=known[pk]) for pk, d in days.items()}
         made, tokens, cost = whole[person_id]
         return OutputTrend(
             spans=spans, known=made is not None, output=made, cost_usd=cost, total_tokens=tokens,
-            team_median_cost_per_pr=_median([v for v in per_pr if v is not None]),
-            team_median_tokens_per_line=_median([v for v in per_line if v is not None]),
+            team_median_cost_per_pr=_median([v for v in (ratio(c, m, "pull_requests") for m, _t, c in whole.values())
+                                             if v is not None]),
+            team_median_tokens_per_line=_median([v for v in (ratio(t, m, "accepted_lines")
+                                                             for m, t, _c in whole.values()) if v is not None]),
             points=points,
         )
 
-    parts = (person_id, tuple(team), period.start, period.end, tuple(spans))
-    return cache.cached(versions, "output-trend", parts, compute, on=(ROLLUPS,), per_person=True)
+    parts = (person_id, team_id, period.start, period.end)
+    return cache.cached(versions, "output-trend", parts, compute, on=(ROLLUPS, PEOPLE), per_person=True)

@@ -24,7 +24,7 @@ from accounts.models import Person
 
 from .. import cache, charts, freshness, imports, tasks
 from ..board_forms import BoardFilterForm, CcusageUploadForm, ModelSuggestionsForm, UsageForm
-from ..boards import budget_use, catalog, ranking, usage
+from ..boards import budget_use, catalog, output, ranking, usage
 from ..boards import teams as team_boards
 from ..boards.filters import utc_today
 from ..cache import Versions
@@ -234,6 +234,10 @@ def _usage_context(request, person: Person, *, full: bool, name: str, args=(),
         "daily_chart": daily_chart,
         # Only the whole page shows a budget: the person, their managers, admins.
         "budget": usage.person_budget(person, overview, catalog=roster, versions=versions, today=today) if full else None,
+        # What their usage produced, week by week, against their team's median: the same people.
+        "output": output.output_trend(person.pk, person.team_id, period, versions=versions) if full else None,
+        # A colleague sees the person's place as a band, not their figures (boards/bands.py).
+        "banded": not full and roster.peer_bands,
     }
 
 
