@@ -86,7 +86,15 @@ def cost_per_pull_request(value) -> str:
 
 
 def tokens_per_line(value) -> str:
-    return ratio(value, compact, "no accepted lines")
+    return ratio(value, _small_ratio, "no accepted lines")
+
+
+def _small_ratio(value) -> str:
+    """A few tokens per line read to one decimal ("3.8"); more as the other counts do ("1.2K")."""
+    value = Decimal(value)
+    if abs(value) < 10:
+        return f"{value.quantize(Decimal('0.1'), ROUND_HALF_UP)}".removesuffix(".0")
+    return compact(value.quantize(Decimal(1), ROUND_HALF_UP))
 
 
 def ordinal(n: int) -> str:
