@@ -218,3 +218,23 @@ def test_the_team_median_counts_only_people_with_an_output_source(fair):
     # Platform: Sam ($0.50) and Lee (no output source: left out, not zero).
     assert trend.team_median_cost_per_pr == Decimal("0.5")
     assert trend.team_tokens_per_line_display == "3.8"  # 1,500 tokens over 400 lines
+
+
+def test_it_keeps_cursor_applies_and_tabs_and_copilot_chat_and_agent_use(cast, tmp_path):
+    from tests.ingestion.test_cursor import DAILY_ROW
+    from tests.ingestion.test_github import ndjson, user_day
+
+    cursor_file = tmp_path / "cursor_daily.json"
+    cursor_file.write_text(json.dumps({"data": [{**DAILY_ROW, "email": cast.lee.email}],
+                                       "period": {"startDate": 1790812800000, "endDate": 1790899200000}}))
+    copilot_file = tmp_path / "copilot.ndjson"
+    copilot_file.write_text(ndjson(user_day(login="erin-gh", used_agent=False)))
+    call_command("import_usage", str(cursor_file))
+    call_command("import_usage", str(copilot_file))
+    cursor_day = ActivityRecord.objects.get(source="cursor_daily")
+    assert (cursor_day.lines_added, cursor_day.applies, cursor_day.tabs_accepted, cursor_day.requests) == (80, 9, 15, 15)
+    copilot_day = ActivityRecord.objects.get(source="copilot_usage")
+    assert (copilot_day.edits_accepted, copilot_day.lines_added, copilot_day.requests) == (19, 288, 37)
+    assert (copilot_day.chat_days, copilot_day.agent_days) == (1, 0)
+    # Lee's accepted lines in Cursor are his output.
+    assert DailyOutput.objects.get(person=cast.lee).accepted_lines == 80

@@ -233,6 +233,12 @@ class ActivityRecord(models.Model):
     pull_requests = models.BigIntegerField(default=0)
     edits_accepted = models.BigIntegerField(default=0)
     edits_rejected = models.BigIntegerField(default=0)
+    # Cursor's applied edits and accepted tab completions (the latter also among edits_accepted).
+    applies = models.BigIntegerField(default=0)
+    tabs_accepted = models.BigIntegerField(default=0)
+    # Copilot: whether chat and the agent were used that day (1 or 0): over a period, the days of use.
+    chat_days = models.BigIntegerField(default=0)
+    agent_days = models.BigIntegerField(default=0)
     # Provenance, written like UsageRecord.export.
     export = models.ForeignKey(
         UsageExport, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
