@@ -111,6 +111,7 @@ _OUTPUT_RANK = "CASE a.source " + " ".join(
     f"WHEN '{source}' THEN {rank}" for source, rank in sorted(SOURCE_RANK.items())
 ) + " ELSE 9 END"
 _OUTPUT_SOURCE_LIST = ", ".join(f"'{source}'" for source in sorted(OUTPUT_SOURCES))
+OUTPUT_VENDORS = frozenset(OUTPUT_SOURCES.values())
 _RECOMPUTE_OUTPUT = f"""
 INSERT INTO {_OUTPUT} (person_id, day, vendor, source, commits, pull_requests, accepted_lines)
 SELECT person_id, day, vendor, MIN(source), SUM(commits), SUM(pull_requests), SUM(lines_added)
@@ -119,7 +120,7 @@ FROM (
            {_OUTPUT_RANK} AS source_rank,
            MIN({_OUTPUT_RANK}) OVER (PARTITION BY i.person_id, a.day, a.vendor) AS best
     FROM {_ACTIVITY} a JOIN {_IDENTITY} i ON i.id = a.identity_id
-    WHERE i.person_id {{people}} AND a.day BETWEEN %s AND %s AND a.source IN ({_OUTPUT_SOURCE_LIST})
+    WHERE i.person_id {{people}} AND a.day BETWEEN %s AND %s AND a.source IN ({_OUTPUT_SOURCE_LIST}) {{vendors}}
 ) AS ranked
 WHERE source_rank = best
 GROUP BY person_id, day, vendor
@@ -178,7 +179,10 @@ def recompute(person_ids: Iterable[int], start: date, end: date, *, vendors: Ite
                 cursor.execute(statement.format(people=members, vendors=chosen_vendors), [*window, *chosen])
         cursor.execute(f"DELETE FROM {_PERSON_DAY} WHERE person_id {members} AND day BETWEEN %s AND %s", window)
         cursor.execute(_RECOMPUTE_PERSON_DAY.format(people=members), window * 2)
-        recompute_output(cursor, members, window)
+        if not vendors:
+            recompute_output(cursor, members, window)
+        elif OUTPUT_VENDORS.intersection(vendors):
+            recompute_output(cursor, members, window, vendors=sorted(OUTPUT_VENDORS.intersection(vendors)))
 
 
 def build_output_for_everyone(apps, schema_editor) -> None:
@@ -187,11 +191,14 @@ def build_output_for_everyone(apps, schema_editor) -> None:
         recompute_output(cursor, "IS NOT NULL", ["0001-01-01", "9999-12-31"])
 
 
-def recompute_output(cursor, members: str, window: list) -> None:
-    """DailyOutput of the people ``members`` names over the window's days: replaced whole, all vendors
-    (a few rows per person and day)."""
-    cursor.execute(f"DELETE FROM {_OUTPUT} WHERE person_id {members} AND day BETWEEN %s AND %s", window)
-    cursor.execute(_RECOMPUTE_OUTPUT.format(people=members), window)
+def recompute_output(cursor, members: str, window: list, *, vendors: list[str] | None = None) -> None:
+    """DailyOutput of the people ``members`` names over the window's days, for ``vendors`` (all when
+    None); an import of a vendor with no output source has nothing to rebuild here."""
+    only = f"AND vendor IN ({', '.join(['%s'] * len(vendors))})" if vendors else ""
+    cursor.execute(f"DELETE FROM {_OUTPUT} WHERE person_id {members} AND day BETWEEN %s AND %s {only}",
+                   [*window, *(vendors or [])])
+    cursor.execute(_RECOMPUTE_OUTPUT.format(people=members, vendors=only.replace("vendor", "a.vendor")),
+                   [*window, *(vendors or [])])
 
 
 _PEOPLE_TABLE = "rollup_people"
@@ -224,9 +231,11 @@ def recompute_for_identities(identity_ids: Iterable[int], *, also_people: Iterab
     ``also_people`` are the people the identities used to belong to, whose totals lose those rows.
     """
     identity_ids = list(identity_ids)
-    people = set(also_people) | set(
-        ProviderIdentity.objects.filter(pk__in=identity_ids, person__isnull=False).values_list("person_id", flat=True)
-    )
+    people, vendors = set(also_people), set()
+    for person_id, vendor in ProviderIdentity.objects.filter(pk__in=identity_ids).values_list("person_id", "vendor"):
+        vendors.add(vendor)
+        if person_id is not None:
+            people.add(person_id)
     spans = [
         model.objects.filter(identity_id__in=identity_ids).aggregate(first=Min("day"), last=Max("day"))
         for model in (UsageRecord, ActivityRecord)
@@ -234,4 +243,5 @@ def recompute_for_identities(identity_ids: Iterable[int], *, also_people: Iterab
     firsts = [span["first"] for span in spans if span["first"]]
     lasts = [span["last"] for span in spans if span["last"]]
     if firsts:
-        recompute(people, min(firsts), max(lasts))
+        # Only these identities' vendors changed hands (precedence is decided within a vendor).
+        recompute(people, min(firsts), max(lasts), vendors=vendors)

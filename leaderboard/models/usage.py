@@ -152,16 +152,16 @@ def trust_of(source: str) -> Trust:
     return SOURCE_TRUST.get(source, Trust.PROVIDER)
 
 
-# The sources that report what usage produced (commits, pull requests, accepted lines): a person with
-# none of them in a period has output "unknown", not zero. Seats, token reports and Codex's telemetry
-# say nothing about output.
-OUTPUT_SOURCES = frozenset({
-    Source.CLAUDE_CODE_ANALYTICS,
-    Source.CLAUDE_CODE_TELEMETRY,
-    Source.GEMINI_CLI_TELEMETRY,
-    Source.CURSOR_DAILY,
-    Source.COPILOT_USAGE,
-})
+# The sources that report what usage produced (commits, pull requests, accepted lines), and the vendor
+# each writes its rows under: a person with none of them in a period has output "unknown", not zero.
+# Seats, token reports and Codex's telemetry say nothing about output.
+OUTPUT_SOURCES = {
+    Source.CLAUDE_CODE_ANALYTICS: "anthropic",
+    Source.CLAUDE_CODE_TELEMETRY: "anthropic",
+    Source.GEMINI_CLI_TELEMETRY: "google",
+    Source.CURSOR_DAILY: "cursor",
+    Source.COPILOT_USAGE: "github",
+}
 
 
 class TokenCounts(models.Model):
