@@ -172,3 +172,10 @@ def test_an_employee_is_never_ranked_by_budgets_hidden_from_them(week_of_usage, 
     assert 'value="budget"' not in body
     assert "ranked by total tokens" in body
     assert "Top 25%" in body
+
+
+def test_a_managers_board_of_only_her_line_keeps_its_order(week_of_usage):
+    """Sam's team (Platform: Sam and Lee) is all his to see exactly: ranked, not listed by band."""
+    board = board_for(week_of_usage.sam, week(team_id=week_of_usage.platform.pk))
+    assert not board.banded
+    assert [(row.rank, row.name) for row in board.rows] == [(1, "Sam Lead"), (2, "Lee Report")]

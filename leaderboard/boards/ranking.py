@@ -466,7 +466,6 @@ def leaderboard(
         exact = budget_use.budget_sight(viewer, catalog=catalog, versions=versions)
     if bands_on is None:
         bands_on = not reveal and catalog.peer_bands
-    banded = bands_on and not exact.everyone
     # A hidden viewer is listed on their own board, so they get a ranking of their own.
     hidden_me = me if viewer is not None and viewer.privacy == Person.Privacy.HIDDEN else None
     if not metric.budgeted:
@@ -490,6 +489,11 @@ def leaderboard(
     ranking = cache.cached(versions if cacheable else None, "ranking", parts, rank,
                            on=(ROLLUPS, PEOPLE, BUDGETS) if metric.budgeted else (ROLLUPS, PEOPLE),
                            per_person=metric.budgeted and not sight.everyone)
+    # By band only where the board lists someone the viewer may not see exactly: a manager's own
+    # team, or her line ranked by share of budget, keeps its order.
+    banded = bands_on and not exact.everyone and any(
+        pk != me and pk not in exact.people for _, pk, _, _ in ranking.ranked
+    )
     ranked = ranking.by_band if banded else ranking.ranked
     count = len(ranked)
     leader = ranking.leader

@@ -78,6 +78,18 @@ def test_output_columns_and_ratios_are_visible_and_unknown_without_an_output_sou
     expect(row_of(page, "Maria Manager").locator("td.metric .value")).to_have_text("no pull requests")
     expect(page.locator("[data-note='unknown-output']")).to_contain_text("2 people with usage")
 
+    # On a phone the board still fits its width: the output columns give way.
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.reload()
+    expect(row_of(page, "Sam Lead")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # On a laptop, every column fits without scrolling the table.
+    page.set_viewport_size({"width": 1366, "height": 800})
+    page.reload()
+    expect(row_of(page, "Sam Lead").locator("td[data-col='trust']")).to_be_visible()
+    assert page.evaluate("(() => { const w = document.querySelector('.table-wrap'); "
+                         "return w.scrollWidth <= w.clientWidth; })()")
+
 
 def test_my_usage_shows_my_output_against_my_teams_median(page, live_server, fair):
     browser_login(page, live_server, fair.erin)
