@@ -102,11 +102,13 @@ class BoardFilterForm(PeriodForm):
     sort = LenientChoiceField(choices=list({**TEAM_SORTS, **PERSON_SORTS}.items()), fallback="total",
                               widget=forms.HiddenInput)
 
-    def __init__(self, data=None, *, catalog: Catalog, vendors: list[str], budgets: bool = False, **kwargs):
+    def __init__(self, data=None, *, catalog: Catalog, vendors: list[str], budgets: bool = False,
+                 ratios: bool = True, **kwargs):
         super().__init__(data, **kwargs)
         self.catalog = catalog
-        if not budgets:
-            self.fields["metric"].choices = [(m.name, m.label) for m in METRICS.values() if not m.budgeted]
+        self.fields["metric"].choices = [
+            (m.name, m.label) for m in METRICS.values() if (budgets or not m.budgeted) and (ratios or not m.per)
+        ]
         # The vendor asked for stays selected in the menu even if nothing was imported from it yet.
         asked = self.data.get("vendor") or ""
         known = sorted(set(vendors) | ({asked} if slug_re.match(asked) else set()))

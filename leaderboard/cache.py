@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps as global_apps
 from django.core.cache import cache
 from django.db import connection
 
@@ -64,6 +65,8 @@ VERSIONS: dict[str, tuple[Watch, ...]] = {
     "people": (
         Watch("accounts.Person", ignore=frozenset({"password", "last_login"})),
         Watch("accounts.Team"),
+        # Whether colleagues see each other by band (read with the teams: boards/catalog.py).
+        Watch("leaderboard.OrgSettings", columns=frozenset({"peer_bands"})),
     ),
     # What a budget is computed from.
     "budgets": (
@@ -81,7 +84,7 @@ VERSIONS: dict[str, tuple[Watch, ...]] = {
     ),
 }
 # Tables whose writes only code moves a version for (see the module's docstring).
-MOVED_BY_CODE = {"rollups": ("leaderboard.DailyUsage", "leaderboard.PersonDay")}
+MOVED_BY_CODE = {"rollups": ("leaderboard.DailyUsage", "leaderboard.PersonDay", "leaderboard.DailyOutput")}
 ROLLUPS, PEOPLE, BUDGETS, PERSONAL = VERSIONS
 
 
@@ -120,6 +123,10 @@ def _function(version: str) -> str:
     )
 
 
+def _has_columns(model, columns: frozenset[str]) -> bool:
+    return columns <= {field.column for field in model._meta.concrete_fields}
+
+
 def _watched_columns(watch: Watch, model) -> list[str]:
     """In name order: a model's fields come in another order from its migrations than from its class."""
     columns = {field.column for field in model._meta.concrete_fields}
@@ -143,6 +150,8 @@ def triggers(apps, vendor: str, quote: Callable[[str], str]) -> dict[str, str]:
             except LookupError:
                 continue
             table = model._meta.db_table
+            if watch.columns is not None and not _has_columns(model, watch.columns) and apps is not global_apps:
+                continue  # columns a later migration adds: that migration installs the triggers again
             columns = _watched_columns(watch, model)
             for event, rows in EVENTS.items():
                 name = f"{TRIGGER_PREFIX}{version}_{table}_{event}"

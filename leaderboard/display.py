@@ -68,6 +68,37 @@ def day_count(value) -> str:
     return f"{value} day" if value == 1 else f"{value} days"
 
 
+def count(value) -> str:
+    """A count people compare one by one (commits, pull requests): "1,234", never "1.2K"."""
+    return f"{int(value or 0):,}"
+
+
+def ratio(value, unit, nothing: str) -> str:
+    """A ratio ("$41.20" per pull request): ``nothing`` when there was spend and nothing came of it
+    (an infinite ratio), "—" when there was nothing to divide."""
+    if value is None:
+        return "—"
+    if Decimal(value).is_infinite():
+        return nothing
+    return unit(value)
+
+
+def cost_per_pull_request(value) -> str:
+    return ratio(value, money, "no pull requests")
+
+
+def tokens_per_line(value) -> str:
+    return ratio(value, _small_ratio, "no accepted lines")
+
+
+def _small_ratio(value) -> str:
+    """A few tokens per line read to one decimal ("3.8"); more as the other counts do ("1.2K")."""
+    value = Decimal(value)
+    if abs(value) < 10:
+        return f"{value.quantize(Decimal('0.1'), ROUND_HALF_UP)}".removesuffix(".0")
+    return compact(value.quantize(Decimal(1), ROUND_HALF_UP))
+
+
 def ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"

@@ -18,7 +18,15 @@ from django.db.models import Max, Min
 from accounts.models import ProviderIdentity
 
 from . import cache
-from .models import ActivityRecord, DailyUsage, PersonDay, UsageRecord
+from .models import (
+    OUTPUT_SOURCES,
+    SOURCE_RANK,
+    ActivityRecord,
+    DailyOutput,
+    DailyUsage,
+    PersonDay,
+    UsageRecord,
+)
 
 # On SQLite, up to this many people are named in the statements (well under its parameter limit);
 # more go through a temporary table.
@@ -29,6 +37,7 @@ _ACTIVITY = ActivityRecord._meta.db_table
 _IDENTITY = ProviderIdentity._meta.db_table
 _DAILY = DailyUsage._meta.db_table
 _PERSON_DAY = PersonDay._meta.db_table
+_OUTPUT = DailyOutput._meta.db_table
 
 # The usage rows a recompute reads: these people's, over these days (and vendors).
 _USAGE_ROWS = f"""
@@ -95,6 +104,30 @@ ORDER BY person_id, day
 """
 
 
+# What usage produced, per person, day and vendor: only the best-ranked output source present counts
+# (the same commit is in Claude Code's analytics and its telemetry). Activity rows carry no rank, so
+# the statement spells out SOURCE_RANK (code's own constants, never input).
+_OUTPUT_RANK = "CASE a.source " + " ".join(
+    f"WHEN '{source}' THEN {rank}" for source, rank in sorted(SOURCE_RANK.items())
+) + " ELSE 9 END"
+_OUTPUT_SOURCE_LIST = ", ".join(f"'{source}'" for source in sorted(OUTPUT_SOURCES))
+OUTPUT_VENDORS = frozenset(OUTPUT_SOURCES.values())
+_RECOMPUTE_OUTPUT = f"""
+INSERT INTO {_OUTPUT} (person_id, day, vendor, source, commits, pull_requests, accepted_lines)
+SELECT person_id, day, vendor, MIN(source), SUM(commits), SUM(pull_requests), SUM(lines_added)
+FROM (
+    SELECT i.person_id, a.day, a.vendor, a.source, a.commits, a.pull_requests, a.lines_added,
+           {_OUTPUT_RANK} AS source_rank,
+           MIN({_OUTPUT_RANK}) OVER (PARTITION BY i.person_id, a.day, a.vendor) AS best
+    FROM {_ACTIVITY} a JOIN {_IDENTITY} i ON i.id = a.identity_id
+    WHERE i.person_id {{people}} AND a.day BETWEEN %s AND %s AND a.source IN ({_OUTPUT_SOURCE_LIST}) {{vendors}}
+) AS ranked
+WHERE source_rank = best
+GROUP BY person_id, day, vendor
+ORDER BY person_id, day, vendor
+"""
+
+
 def plan_for_bulk(cursor) -> None:
     """Tell PostgreSQL, for the rest of the transaction, that its statements group a whole import.
 
@@ -111,7 +144,7 @@ def plan_for_bulk(cursor) -> None:
 
 
 def recompute(person_ids: Iterable[int], start: date, end: date, *, vendors: Iterable[str] | None = None) -> None:
-    """Rebuild DailyUsage and PersonDay for these people over [start, end] from the stored rows.
+    """Rebuild DailyUsage, PersonDay and DailyOutput for these people over [start, end] from the stored rows.
 
     ``vendors`` limits the per-vendor rebuild to what an import touched (precedence is decided
     within a vendor, so the others' rollups cannot have changed); PersonDay is always rebuilt whole.
@@ -146,6 +179,26 @@ def recompute(person_ids: Iterable[int], start: date, end: date, *, vendors: Ite
                 cursor.execute(statement.format(people=members, vendors=chosen_vendors), [*window, *chosen])
         cursor.execute(f"DELETE FROM {_PERSON_DAY} WHERE person_id {members} AND day BETWEEN %s AND %s", window)
         cursor.execute(_RECOMPUTE_PERSON_DAY.format(people=members), window * 2)
+        if not vendors:
+            recompute_output(cursor, members, window)
+        elif OUTPUT_VENDORS.intersection(vendors):
+            recompute_output(cursor, members, window, vendors=sorted(OUTPUT_VENDORS.intersection(vendors)))
+
+
+def build_output_for_everyone(apps, schema_editor) -> None:
+    """DailyOutput from every stored activity row (the migration that creates the table runs it)."""
+    with schema_editor.connection.cursor() as cursor:
+        recompute_output(cursor, "IS NOT NULL", ["0001-01-01", "9999-12-31"])
+
+
+def recompute_output(cursor, members: str, window: list, *, vendors: list[str] | None = None) -> None:
+    """DailyOutput of the people ``members`` names over the window's days, for ``vendors`` (all when
+    None); an import of a vendor with no output source has nothing to rebuild here."""
+    only = f"AND vendor IN ({', '.join(['%s'] * len(vendors))})" if vendors else ""
+    cursor.execute(f"DELETE FROM {_OUTPUT} WHERE person_id {members} AND day BETWEEN %s AND %s {only}",
+                   [*window, *(vendors or [])])
+    cursor.execute(_RECOMPUTE_OUTPUT.format(people=members, vendors=only.replace("vendor", "a.vendor")),
+                   [*window, *(vendors or [])])
 
 
 _PEOPLE_TABLE = "rollup_people"
@@ -178,9 +231,11 @@ def recompute_for_identities(identity_ids: Iterable[int], *, also_people: Iterab
     ``also_people`` are the people the identities used to belong to, whose totals lose those rows.
     """
     identity_ids = list(identity_ids)
-    people = set(also_people) | set(
-        ProviderIdentity.objects.filter(pk__in=identity_ids, person__isnull=False).values_list("person_id", flat=True)
-    )
+    people, vendors = set(also_people), set()
+    for person_id, vendor in ProviderIdentity.objects.filter(pk__in=identity_ids).values_list("person_id", "vendor"):
+        vendors.add(vendor)
+        if person_id is not None:
+            people.add(person_id)
     spans = [
         model.objects.filter(identity_id__in=identity_ids).aggregate(first=Min("day"), last=Max("day"))
         for model in (UsageRecord, ActivityRecord)
@@ -188,4 +243,5 @@ def recompute_for_identities(identity_ids: Iterable[int], *, also_people: Iterab
     firsts = [span["first"] for span in spans if span["first"]]
     lasts = [span["last"] for span in spans if span["last"]]
     if firsts:
-        recompute(people, min(firsts), max(lasts))
+        # Only these identities' vendors changed hands (precedence is decided within a vendor).
+        recompute(people, min(firsts), max(lasts), vendors=vendors)

@@ -152,7 +152,7 @@ USAGE_STAGE = _Stage(
 )
 ACTIVITY_COUNTS = [
     "sessions", "requests", "lines_added", "lines_removed", "commits", "pull_requests", "edits_accepted",
-    "edits_rejected",
+    "edits_rejected", "applies", "tabs_accepted", "chat_days", "agent_days",
 ]
 ACTIVITY_STAGE = _Stage(
     name="staged_activity",
@@ -274,8 +274,7 @@ class Writer:
         if not rows:
             return
         params = [
-            (row.vendor, row.source, identity_id, _day_text(row.day), row.sessions, row.requests, row.lines_added,
-             row.lines_removed, row.commits, row.pull_requests, row.edits_accepted, row.edits_rejected,
+            (row.vendor, row.source, identity_id, _day_text(row.day), *(getattr(row, c) for c in ACTIVITY_COUNTS),
              int(row.active))
             for row, identity_id in zip(rows, self._identity_ids(rows), strict=True)
         ]

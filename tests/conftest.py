@@ -38,6 +38,25 @@ def pytest_configure(config):
     settings.WHITENOISE_AUTOREFRESH = True
 
 
+@pytest.fixture(autouse=True)
+def exact_boards(request):
+    """Boards show colleagues by band unless an organisation turns it off (leaderboard/boards/bands.py).
+    Most specs are about ranks and figures, so they run with bands off; a test marked ``peer_bands``
+    keeps the default."""
+    if request.node.get_closest_marker("peer_bands"):
+        return
+    names = request.fixturenames
+    if "transactional_db" in names or "live_server" in names:
+        request.getfixturevalue("transactional_db")
+    elif "db" in names:
+        request.getfixturevalue("db")
+    else:
+        return
+    from leaderboard.models import OrgSettings
+
+    OrgSettings.objects.update_or_create(pk=1, defaults={"peer_bands": False})
+
+
 @pytest.fixture(autouse=True, scope="session")
 def audit_guard_lifted_while_flushing():
     """Tests that really commit (browser journeys, Celery workers) end with Django's ``flush``, which

@@ -9,12 +9,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.db.models import Subquery
+
 from accounts import org
 from accounts.models import Person, Team
 
 from .. import budgets, cache
 from ..cache import Versions
-from ..models import DailyUsage
+from ..models import DailyUsage, OrgSettings
 
 
 @dataclass(slots=True)
@@ -54,8 +56,10 @@ class Catalog:
 
     def __init__(self, people: dict[int, Member] | None, teams: dict[int, TeamInfo], *, titles: list[str] | None = None,
                  managers: frozenset[int] = frozenset(), team_sizes: dict[int, int] | None = None,
-                 budget_people: dict[int, budgets.PersonFacts] | None = None):
+                 budget_people: dict[int, budgets.PersonFacts] | None = None, peer_bands: bool = True):
         self._people = people
+        # The organisation's choice to show colleagues by band (boards/bands.py), read with the teams.
+        self.peer_bands = peer_bands
         self._budget_people = budget_people
         self.teams = teams
         self._titles = titles
@@ -204,10 +208,16 @@ def load(versions: Versions | None = None) -> Catalog:
 
     def load() -> Catalog:
         roster = _load_people()
-        teams = {row[0]: TeamInfo(*row) for row in Team.objects.order_by().values_list("pk", "name", "parent_id")}
+        # The bands setting rides along with the teams (a second query only when there is no team).
+        setting = OrgSettings.objects.filter(pk=1).values("peer_bands")[:1]
+        rows = list(Team.objects.order_by().annotate(bands=Subquery(setting))
+                    .values_list("pk", "name", "parent_id", "bands"))
+        teams = {row[0]: TeamInfo(*row[:3]) for row in rows}
+        bands = rows[0][3] if rows else OrgSettings.objects.filter(pk=1).values_list("peer_bands", flat=True).first()
         # Read with the roster anyway: person pages find the reporting line cached with it.
         cache.cached(versions, "reporting-line", (), lambda: roster.reports_to)
-        found = Catalog(roster.people, teams, managers=roster.managers, budget_people=roster.facts)
+        found = Catalog(roster.people, teams, managers=roster.managers, budget_people=roster.facts,
+                        peer_bands=bands is not False)
         loaded.append(found)
         return found
 
@@ -220,9 +230,9 @@ def load(versions: Versions | None = None) -> Catalog:
         for member in found.people.values():
             if member.team_id is not None:
                 sizes[member.team_id] += 1
-        return found.teams, found.titles(), found.managers, dict(sizes)
+        return found.teams, found.titles(), found.managers, dict(sizes), found.peer_bands
 
-    teams, titles, managers, sizes = cache.cached(versions, "catalog", (), summary)
+    teams, titles, managers, sizes, peer_bands = cache.cached(versions, "catalog", (), summary)
     if loaded:
         return loaded[0]
-    return Catalog(None, teams, titles=titles, managers=managers, team_sizes=sizes)
+    return Catalog(None, teams, titles=titles, managers=managers, team_sizes=sizes, peer_bands=peer_bands)

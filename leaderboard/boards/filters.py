@@ -13,7 +13,16 @@ from typing import Any
 
 from django.db.models import Q
 
-from ..display import compact, day_count, day_span, money, percent
+from ..display import (
+    compact,
+    cost_per_pull_request,
+    count,
+    day_count,
+    day_span,
+    money,
+    percent,
+    tokens_per_line,
+)
 from ..models import DailyUsage, PersonDay
 
 # Charts over longer periods plot weeks, not days: 365 bars of a pixel each read as noise.
@@ -120,7 +129,9 @@ class Metric:
     ``field`` names an attribute of Totals, aggregated for the period and the one before it;
     ``daily_field`` what a sparkline plots. ``budgeted``: the value is the cost over each person's
     budget for the period (boards/budget_use.py), so who may rank by it and the ranking's cache
-    depend on budgets too.
+    depend on budgets too. ``output``: the metric reads what usage produced (boards/output.py): a
+    count of it (``field`` names an Output field) or, with ``per``, ``field`` (cost, tokens) per
+    unit of that Output field, ranked lowest first.
     """
 
     name: str
@@ -130,6 +141,18 @@ class Metric:
     daily_field: str
     format: Callable[[Any], str]
     budgeted: bool = False
+    output: bool = False
+    per: str = ""
+
+    @property
+    def ascending(self) -> bool:
+        """Whether less is better: a ratio of spend to output."""
+        return bool(self.per)
+
+    @property
+    def counts_output(self) -> bool:
+        """A count of output (commits, ...): nothing to read from the token rollups."""
+        return self.output and not self.per
 
 
 METRICS: dict[str, Metric] = {
@@ -141,6 +164,15 @@ METRICS: dict[str, Metric] = {
         Metric("budget", "Share of budget used", "share of budget used", "cost_usd", "cost_usd", percent,
                budgeted=True),
         Metric("active_days", "Active days", "active days", "active_days", "total_tokens", day_count),
+        Metric("commits", "Commits", "commits", "commits", "total_tokens", count, output=True),
+        Metric("pull_requests", "Pull requests", "pull requests", "pull_requests", "total_tokens", count,
+               output=True),
+        Metric("accepted_lines", "Accepted lines", "accepted lines", "accepted_lines", "total_tokens", compact,
+               output=True),
+        Metric("cost_per_pr", "Cost per pull request", "cost per pull request (lowest first)", "cost_usd",
+               "cost_usd", cost_per_pull_request, output=True, per="pull_requests"),
+        Metric("tokens_per_line", "Tokens per accepted line", "tokens per accepted line (lowest first)",
+               "total_tokens", "total_tokens", tokens_per_line, output=True, per="accepted_lines"),
     ]
 }
 DEFAULT_METRIC = "tokens"

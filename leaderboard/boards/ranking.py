@@ -28,7 +28,7 @@ from accounts.models import Person
 from .. import cache
 from ..cache import BUDGETS, PEOPLE, ROLLUPS, Versions
 from ..display import cents, spreadsheet_safe
-from . import budget_use, series
+from . import bands, budget_use, output, series
 from .budget_use import ALL_BUDGETS, NO_BUDGETS, BudgetSight
 from .catalog import Catalog, Member
 from .filters import BoardFilters, Period, rollup_rows
@@ -61,6 +61,11 @@ class Totals:
     previous: Any = 0
     # The budget over the period, when the metric divides by it.
     budget: Decimal | None = None
+    # What the usage produced (output metrics only): unknown unless ``output_known``.
+    commits: int = 0
+    pull_requests: int = 0
+    accepted_lines: int = 0
+    output_known: bool = False
 
 
 TOTALS = ("total_tokens", "output_tokens", "requests", "cost_usd", "unpriced", "active_days")
@@ -93,33 +98,86 @@ def aggregate(
     period, metric = filters.period, filters.metric
     everything = breakdown if everything is None else everything
     names = list(TOTALS) if everything else [metric.field, *(["unpriced"] if metric.field == "cost_usd" else [])]
+    if metric.counts_output:
+        # Counted from the activity rows (boards/output.py), not the token rollups; the tokens say
+        # who used AI with no output source (their output is unknown).
+        names = [name for name in names if name in TOTALS] or ["total_tokens"]
+        previous_from_rollups = False
+    else:
+        previous_from_rollups = previous
     if breakdown:
         names += KINDS
 
     def scan() -> list[tuple]:
         rows, daily = rollup_rows(filters, breakdown=breakdown)
-        current = Q(day__gte=period.start) if previous else None
-        rows = rows.filter(day__gte=period.previous().start if previous else period.start, day__lte=period.end)
+        current = Q(day__gte=period.start) if previous_from_rollups else None
+        rows = rows.filter(day__gte=period.previous().start if previous_from_rollups else period.start,
+                           day__lte=period.end)
         # Aliased: an annotation named like a column ("total_tokens") would shadow it inside the filters.
         columns = {f"a_{name}": _aggregate(daily, name, current) for name in names}
-        if previous:
+        if previous_from_rollups:
             columns["a_previous"] = _aggregate(daily, metric.field, ~current)
         return list(rows.order_by().values("person_id").annotate(**columns).values_list("person_id", *columns))
 
-    parts = (period.start, period.end, metric.field, tuple(names), filters.vendor, filters.model, previous, breakdown)
+    scanned = names or previous_from_rollups
+    parts = (period.start, period.end, metric.field, tuple(names), filters.vendor, filters.model,
+             previous_from_rollups, breakdown)
     found: dict[int, Totals] = {}
-    for person_id, *values in cache.cached(versions, "aggregate", parts, scan, on=(ROLLUPS,)):
+    for person_id, *values in cache.cached(versions, "aggregate", parts, scan, on=(ROLLUPS,)) if scanned else ():
         totals = Totals(person_id=person_id)
         for name, value in zip(names, values, strict=False):
             setattr(totals, name, value or (Decimal(0) if name == "cost_usd" else 0))
-        totals.value = getattr(totals, metric.field)
-        totals.previous = (values[-1] or 0) if previous else 0
+        totals.value = getattr(totals, metric.field, 0)
+        totals.previous = (values[-1] or 0) if previous_from_rollups else 0
         found[person_id] = totals
+    if metric.output:
+        _apply_output(found, filters, previous=previous, versions=versions)
     if metric.budgeted:
         if catalog is None:
             raise ValueError(f"ranking by {metric.name} needs the catalog")
         budget_use.apply_shares(found.values(), period, catalog=catalog, versions=versions)
     return found
+
+
+def _apply_output(found: dict[int, Totals], filters: BoardFilters, *, previous: bool,
+                  versions: Versions | None) -> None:
+    """Output metrics: each person's output over the period (and the one before), and the metric
+    worked out from it; people with output and no usage are counted too (a ratio of $0)."""
+    metric, period = filters.metric, filters.period
+    now = output.output_by_person(period, vendor=filters.vendor, model=filters.model, versions=versions)
+    before = (output.output_by_person(period.previous(), vendor=filters.vendor, model=filters.model,
+                                      versions=versions) if previous else {})
+    for pk in now:
+        if pk not in found:
+            found[pk] = Totals(person_id=pk)
+    for pk, totals in found.items():
+        made = now.get(pk)
+        if made is not None:
+            totals.commits, totals.pull_requests, totals.accepted_lines = (
+                made.commits, made.pull_requests, made.accepted_lines)
+            totals.output_known = True
+        if metric.per:
+            totals.value = output.ratio(getattr(totals, metric.field), made, metric.per)
+            totals.previous = output.ratio(totals.previous, before.get(pk), metric.per) if previous else None
+        else:
+            totals.value = getattr(made, metric.field) if made is not None else 0
+            totals.previous = getattr(before.get(pk), metric.field, 0) if previous else 0
+
+
+def ranks_for(metric) -> Callable[[Iterable[tuple[int, Any]]], list[tuple[int, int, Any]]]:
+    return ascending_ranks if metric.ascending else competition_ranks
+
+
+def ascending_ranks(values: Iterable[tuple[int, Any]]) -> list[tuple[int, int, Any]]:
+    """Like ``competition_ranks``, lowest first (a ratio of spend to output): None (unknown, or
+    nothing to divide) is not ranked; spend with nothing produced (infinite) ranks last."""
+    ordered = sorted(((pk, v) for pk, v in values if v is not None), key=lambda item: (item[1], item[0]))
+    ranked, rank, last = [], 0, None
+    for position, (pk, value) in enumerate(ordered, start=1):
+        if value != last:
+            rank, last = position, value
+        ranked.append((rank, pk, value))
+    return ranked
 
 
 def competition_ranks(values: Iterable[tuple[int, Any]]) -> list[tuple[int, int, Any]]:
@@ -171,6 +229,15 @@ class BoardRow:
     percentile: int | None = None
     sparkline: list = field(default_factory=list)
     chart: str = ""
+    # A colleague's place as the viewer may see it: their band ("Top 5%") instead of a rank and
+    # figures, or "" when the viewer sees the exact numbers (boards/bands.py).
+    band: str = ""
+    # Spend, output, ratios and trust levels beside the metric (boards/output.py), when asked for.
+    extra: output.RowOutput | None = None
+
+    @property
+    def exact(self) -> bool:
+        return not self.band
 
     @property
     def share_percent(self) -> str:
@@ -224,6 +291,12 @@ class Board:
     ranked: list[tuple[int, int, Any, int | None]] = field(default_factory=list, repr=False)
     _compared: bool = field(default=False, repr=False)
     _make_row: Callable[..., BoardRow] | None = field(default=None, repr=False)
+    # Whether colleagues are shown by band to this viewer (listed by band, then by name).
+    banded: bool = False
+    # Counted, with spend, yet with no output source: their output is unknown (output metrics only).
+    unknown_output: int = 0
+    # Whether the rows carry their spend, output, ratios and trust levels (``extra``).
+    outputs: bool = False
 
     @property
     def compared(self) -> bool:
@@ -284,6 +357,13 @@ class Ranking:
     unpriced: frozenset[int] = frozenset()
     # Everyone's totals: only kept when not cached (a CSV or the CLI lists them all).
     totals: dict[int, Totals] | None = None
+    # Each listed person's place among everyone counted, hidden and anonymous people included: "top
+    # n%", what their band is made of.
+    percentiles: dict[int, int] = field(default_factory=dict)
+    # ``ranked`` listed by band, then by name (anonymous people after, by number): the order a
+    # banded board shows, which must not give the ranks away.
+    by_band: list[tuple[int, int, Any, int | None]] = field(default_factory=list)
+    unknown_output: int = 0
 
 
 def rank_board(
@@ -304,24 +384,47 @@ def rank_board(
         t for t in counted
         if reveal or t.person_id == viewer_id or catalog.people[t.person_id].privacy != Person.Privacy.HIDDEN
     ]
-    before = {pk: rank for rank, pk, _ in competition_ranks((t.person_id, t.previous) for t in listed)}
+    ranks = ranks_for(metric)
+    before = {pk: rank for rank, pk, _ in ranks((t.person_id, t.previous) for t in listed)}
     ranked = [
         (rank, pk, value, (before[pk] - rank) if pk in before else None)
-        for rank, pk, value in competition_ranks((t.person_id, t.value) for t in listed)
+        for rank, pk, value in ranks((t.person_id, t.value) for t in listed)
     ]
+    everyone = ranks((t.person_id, t.value) for t in counted)
+    listed_ids = {pk for _, pk, _, _ in ranked}
+    percentiles = {pk: max(1, math.ceil(rank * 100 / len(everyone))) for rank, pk, _ in everyone if pk in listed_ids}
+    anonymous = {} if reveal else anonymous_numbers(
+        catalog.people.values(), filters.period, scope=f"{filters.team_id or ''}:{filters.title or ''}"
+    )
+
+    def band_order(item) -> tuple:
+        pk = item[1]
+        member = catalog.people[pk]
+        if pk in anonymous:
+            return bands.band(percentiles[pk]).order, 1, "", anonymous[pk]
+        return bands.band(percentiles[pk]).order, 0, member.display_name.lower(), pk
     # Hidden people still count in the company's total.
     if metric.budgeted:
         with_budget = [t for t in counted if t.budget]
         company_total = budget_use.share(sum((t.cost_usd for t in with_budget), Decimal(0)),
                                          sum((t.budget for t in with_budget), Decimal(0)))
+    elif metric.per:
+        # Everything the people with an output source spent, over everything they produced.
+        known = [t for t in counted if t.output_known]
+        company_total = output.ratio(
+            sum((getattr(t, metric.field) for t in known), start=Decimal(0)),
+            output.Output(sum(t.commits for t in known), sum(t.pull_requests for t in known),
+                          sum(t.accepted_lines for t in known)), metric.per,
+        )
     else:
-        company_total = sum((t.value for t in counted), start=Decimal(0) if metric.field == "cost_usd" else 0)
+        company_total = sum((t.value or 0 for t in counted), start=Decimal(0) if metric.field == "cost_usd" else 0)
     return Ranking(
         ranked=ranked, leader=ranked[0][2] if ranked else 0, company_total=company_total, compared=bool(before),
-        anonymous={} if reveal else anonymous_numbers(
-            catalog.people.values(), filters.period, scope=f"{filters.team_id or ''}:{filters.title or ''}"
-        ),
+        anonymous=anonymous,
         unpriced=frozenset(t.person_id for t in listed if t.unpriced), totals=totals,
+        percentiles=percentiles, by_band=sorted(ranked, key=band_order),
+        unknown_output=sum(1 for t in listed if metric.output and not t.output_known
+                           and (t.total_tokens or t.cost_usd)),
     )
 
 
@@ -367,6 +470,8 @@ def leaderboard(
     previous: bool = True,
     versions: Versions | None = None,
     sight: BudgetSight | None = None,
+    bands_on: bool | None = None,
+    outputs: bool = False,
 ) -> Board:
     """The ranked board as ``viewer`` may see it, one page of it, and their pinned row.
 
@@ -374,9 +479,22 @@ def leaderboard(
     ``manage.py leaderboard`` sees. ``breakdown`` also reads the four token kinds (CSV, CLI).
     With data versions the ranking is cached, and only the people on the page are read.
     Ranked by share of budget, the board lists only the people whose budgets the viewer may see
-    (``sight``, worked out from the viewer when not given; everyone's with ``reveal``)."""
+    (``sight``, worked out from the viewer when not given; everyone's with ``reveal``).
+
+    The same people see exact figures and ranks: the viewer, those below them in the reporting line,
+    everyone for an admin. With ``bands_on`` (the organisation's setting unless given) every other
+    row shows its band and a bar, and the board lists by band then name. ``outputs`` reads the page's
+    spend, output, ratios and trust levels (boards/output.py) into each row's ``extra``."""
     metric = filters.metric
     me = viewer.pk if viewer is not None else None
+    if reveal:
+        exact = ALL_BUDGETS
+    elif sight is not None:
+        exact = sight
+    else:
+        exact = budget_use.budget_sight(viewer, catalog=catalog, versions=versions)
+    if bands_on is None:
+        bands_on = not reveal and catalog.peer_bands
     # A hidden viewer is listed on their own board, so they get a ranking of their own.
     hidden_me = me if viewer is not None and viewer.privacy == Person.Privacy.HIDDEN else None
     if not metric.budgeted:
@@ -400,8 +518,21 @@ def leaderboard(
     ranking = cache.cached(versions if cacheable else None, "ranking", parts, rank,
                            on=(ROLLUPS, PEOPLE, BUDGETS) if metric.budgeted else (ROLLUPS, PEOPLE),
                            per_person=metric.budgeted and not sight.everyone)
-    ranked = ranking.ranked if sort not in PERSON_SORTS or sort == "total" else _resorted(
-        ranking, sort, catalog=catalog, viewer_id=me, reveal=reveal)
+    # By band only where the board lists someone the viewer may not see exactly: a manager's own
+    # team, or her line ranked by share of budget, keeps its order.
+    banded = bands_on and not exact.everyone and any(
+        pk != me and pk not in exact.people for _, pk, _, _ in ranking.ranked
+    )
+    if sort in ("name", "team"):
+        # Alphabetical orders tell nothing a band hides; an order by change would, so banded boards
+        # keep their band order for it.
+        ranked = _resorted(ranking, sort, catalog=catalog, viewer_id=me, reveal=reveal)
+    elif banded:
+        ranked = ranking.by_band
+    elif sort == "change":
+        ranked = _resorted(ranking, sort, catalog=catalog, viewer_id=me, reveal=reveal)
+    else:
+        ranked = ranking.ranked
     count = len(ranked)
     leader = ranking.leader
     pages = max(1, math.ceil(count / per_page))
@@ -435,6 +566,23 @@ def leaderboard(
         totals = ranking.totals[pk] if ranking.totals is not None else Totals(
             person_id=pk, value=value, unpriced=int(pk in ranking.unpriced)
         )
+        if banded and not is_me and pk not in exact.people:
+            # Nothing exact leaves for a colleague's row: no rank, change, figure or total.
+            place = bands.band(ranking.percentiles.get(pk, 100))
+            return BoardRow(
+                rank=0, person_id=pk,
+                name=f"Anonymous #{ranking.anonymous.get(pk, '?')}" if shown_anonymous else member.display_name,
+                email="" if shown_anonymous else member.email,
+                team="" if shown_anonymous else catalog.team_name(member.team_id),
+                title="" if shown_anonymous else member.title,
+                totals=Totals(person_id=pk), value=None, value_display=place.label, share=place.bar / 100,
+                change=None, is_anonymous=shown_anonymous, linked=not shown_anonymous, band=place.label,
+            )
+        if metric.ascending:
+            # A ratio's best is the lowest: the bar shows the place, not the value.
+            share = 1 - (rank - 1) / count if count else 0.0
+        else:
+            share = 0.0 if withheld or not leader else float(value / leader)
         return BoardRow(
             rank=rank,
             person_id=pk,
@@ -446,7 +594,7 @@ def leaderboard(
             totals=totals,
             value=value,
             value_display="—" if withheld else metric.format(value),
-            share=0.0 if withheld or not leader else float(value / leader),
+            share=share,
             change=change,
             is_me=is_me,
             is_anonymous=shown_anonymous,
@@ -463,13 +611,16 @@ def leaderboard(
         filters=filters, rows=rows, count=count, page=page, pages=pages, per_page=per_page, me=my_row,
         pinned=pinned, leader_value=leader, company_total=ranking.company_total,
         company_total_display=metric.format(ranking.company_total), ranked=ranked, _compared=ranking.compared,
-        _make_row=make_row,
+        _make_row=make_row, banded=banded, unknown_output=ranking.unknown_output, outputs=outputs,
     )
     if me is not None and my_row is None and me in members:
         teams = catalog.team_and_below(filters.team_id) if filters.team_id else None
         board.me_unranked = _passes(members[me], filters, teams)
+    shown = [row for row in [*rows, pinned] if row is not None]
     if sparklines:
-        series.attach_sparklines(board, [row for row in [*rows, pinned] if row is not None], versions=versions)
+        series.attach_sparklines(board, [row for row in shown if row.exact], versions=versions)
+    if outputs:
+        output.attach(board, shown, versions=versions)
     return board
 
 
@@ -481,29 +632,40 @@ EXPORT_COLUMNS = [
 ]
 
 
-def export_rows(rows: Iterable[BoardRow]) -> list[dict[str, Any]]:
-    """Rows as ``manage.py leaderboard --format json`` writes them (design.md §3)."""
-    return [
-        {
-            "rank": row.rank,
-            "email": row.email,
-            "name": row.name,
-            "team": row.team,
-            "total_tokens": row.totals.total_tokens,
-            "input_tokens": row.totals.input_tokens or 0,
-            "cache_write_tokens": row.totals.cache_write_tokens or 0,
-            "cache_read_tokens": row.totals.cache_read_tokens or 0,
-            "output_tokens": row.totals.output_tokens,
-            "requests": row.totals.requests,
-            "cost_usd": cents(row.totals.cost_usd),
-        }
-        for row in rows
-    ]
+def export_rows(rows: Iterable[BoardRow], *, bands: bool = False) -> list[dict[str, Any]]:
+    """Rows as ``manage.py leaderboard --format json`` writes them (design.md §3). With ``bands`` (a
+    board shown to a viewer who sees colleagues by band) each object also has ``band``: a
+    colleague's band, with their rank and figures left null; null for a row seen exactly."""
+    found = []
+    for row in rows:
+        if not row.exact:
+            item = {"rank": None, "email": row.email, "name": row.name, "team": row.team,
+                    **{column: None for column in EXPORT_COLUMNS[4:]}}
+        else:
+            item = {
+                "rank": row.rank,
+                "email": row.email,
+                "name": row.name,
+                "team": row.team,
+                "total_tokens": row.totals.total_tokens,
+                "input_tokens": row.totals.input_tokens or 0,
+                "cache_write_tokens": row.totals.cache_write_tokens or 0,
+                "cache_read_tokens": row.totals.cache_read_tokens or 0,
+                "output_tokens": row.totals.output_tokens,
+                "requests": row.totals.requests,
+                "cost_usd": cents(row.totals.cost_usd),
+            }
+        if bands:
+            item["band"] = row.band or None
+        found.append(item)
+    return found
 
 
-def write_csv(rows: Iterable[BoardRow], out) -> None:
-    """The board as CSV, the same for the download and ``manage.py leaderboard --format csv``."""
+def write_csv(rows: Iterable[BoardRow], out, *, bands: bool = False) -> None:
+    """The board as CSV, the same for the download and ``manage.py leaderboard --format csv``; with
+    ``bands``, a last column says a colleague's band (their figures left empty)."""
+    columns = [*EXPORT_COLUMNS, *(["band"] if bands else [])]
     writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for item in export_rows(rows):
-        writer.writerow([spreadsheet_safe(item[column]) for column in EXPORT_COLUMNS])
+    writer.writerow(columns)
+    for item in export_rows(rows, bands=bands):
+        writer.writerow([spreadsheet_safe("" if item[column] is None else item[column]) for column in columns])

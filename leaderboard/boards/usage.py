@@ -22,7 +22,7 @@ from .. import budgets, cache, display
 from ..cache import BUDGETS, PEOPLE, PERSONAL, ROLLUPS, Versions
 from ..display import compact, money, vendor_label
 from ..models import DailyUsage, Flag, FlagNote, PersonDay, Source, UsageExport
-from . import budget_use
+from . import bands, budget_use
 from .budget_use import BudgetUse
 from .catalog import Catalog
 from .filters import Period
@@ -57,6 +57,12 @@ class UsageOverview:
     badges: list[Badge]
     # Cost per day of the month so far (through yesterday): what this month's budget forecast reads.
     month_costs: dict[date, Decimal] = field(default_factory=dict)
+    # "Top n%" by tokens among everyone counted, hidden people included: what a band is made of.
+    band_percentile: int | None = None
+
+    @property
+    def band(self) -> str:
+        return bands.band(self.band_percentile).label if self.band_percentile else ""
 
     @property
     def percentile(self) -> int | None:
@@ -179,12 +185,18 @@ def _usage_overview(
     weeks = _week_spans(today)
     names = ["person_id", "c_tokens", "c_active", *(f"w{n}" for n in range(len(weeks)))]
     # Ranks count the people on the boards: employed, not hidden (the person themself always counts).
+    company = company_weeks(period, today=today, versions=versions)
     everyone = [
         dict(zip(names, (pk, *values), strict=True))
-        for pk, privacy, *values in company_weeks(period, today=today, versions=versions)
+        for pk, privacy, *values in company
         if privacy != Person.Privacy.HIDDEN or pk == person.pk
     ]
     mine = next((row for row in everyone if row["person_id"] == person.pk), {})
+    # The place colleagues see as a band counts hidden people too (boards/bands.py).
+    own = mine.get("c_tokens") or 0
+    counted = [tokens for _pk, _privacy, tokens, *_rest in company if tokens and tokens > 0]
+    band_percentile = (max(1, math.ceil((1 + sum(1 for v in counted if v > own)) * 100 / len(counted)))
+                       if own > 0 and counted else None)
 
     def rank_of(column: str) -> tuple[int | None, int]:
         # The same competition rank as the board ("1, 2, 2, 4"), without sorting everyone.
@@ -246,6 +258,7 @@ def _usage_overview(
         active_days=mine.get("c_active") or 0, rank=rank, ranked_people=ranked_people, spans=spans, stacks=stacks,
         by_vendor=by_vendor, rank_weeks=rank_weeks,
         badges=earned_badges(person.pk, used_days, everyone=everyone, weeks=weeks), month_costs=dict(month_costs),
+        band_percentile=band_percentile,
     )
 
 

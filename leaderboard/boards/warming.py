@@ -20,7 +20,11 @@ def warm_cache(*, today: date | None = None) -> list[str]:
     warmed = []
     for key in WARM_PERIODS:
         filters = BoardFilters(period=resolve_period(key, today=today))
-        ranking.leaderboard(filters, viewer=None, catalog=found, sparklines=False, versions=versions)
+        # The first page's spend, output and trust, in the order that exact viewers see it and, where
+        # colleagues are shown by band, in the order everyone else does.
+        for bands_on in sorted({False, found.peer_bands}):
+            ranking.leaderboard(filters, viewer=None, catalog=found, sparklines=False, versions=versions,
+                                bands_on=bands_on, outputs=True)
         warmed.append(f"board {key}")
     default = resolve_period(DEFAULT_PERIOD, today=today)
     teams.team_board(BoardFilters(period=default), catalog=found, versions=versions)

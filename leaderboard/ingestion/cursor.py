@@ -271,6 +271,8 @@ def _daily_row(day) -> ActivityRow:
         lines_removed=total("acceptedLinesDeleted"),
         edits_accepted=total("totalAccepts", "totalTabsAccepted"),
         edits_rejected=total("totalRejects"),
+        applies=total("totalApplies"),
+        tabs_accepted=total("totalTabsAccepted"),
     )
 
 

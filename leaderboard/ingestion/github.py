@@ -80,6 +80,8 @@ def _user_day_rows(record) -> list[ActivityRow | UsageRow]:
         lines_removed=fields.count(record.get("loc_deleted_sum"), "loc_deleted_sum"),
         edits_accepted=fields.count(record.get("code_acceptance_activity_count"), "code_acceptance_activity_count"),
         sessions=fields.count(cli.get("session_count"), "totals_by_cli.session_count"),
+        chat_days=int(fields.flag(record.get("used_chat"), "used_chat")),
+        agent_days=int(fields.flag(record.get("used_agent"), "used_agent")),
     )
     tokens = fields.mapping(cli.get("token_usage"), "totals_by_cli.token_usage")
     if not tokens:

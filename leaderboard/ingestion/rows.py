@@ -62,6 +62,12 @@ class ActivityRow:
     pull_requests: int = 0
     edits_accepted: int = 0
     edits_rejected: int = 0
+    # Cursor's applied edits and accepted tab completions (the latter also among edits_accepted).
+    applies: int = 0
+    tabs_accepted: int = 0
+    # Copilot: whether chat and the agent were used that day (1 or 0), so that a period adds up to days.
+    chat_days: int = 0
+    agent_days: int = 0
 
 
 @dataclass(slots=True)

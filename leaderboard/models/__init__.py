@@ -18,15 +18,21 @@ from .notifications import Notification
 from .operations import TaskRun
 from .telemetry import IngestToken, IngestTokenQuerySet, TelemetryPoint
 from .usage import (
+    OUTPUT_SOURCES,
     SOURCE_RANK,
+    SOURCE_TRUST,
+    TRUST_ORDER,
     ActivityRecord,
+    DailyOutput,
     DailyUsage,
     DailyUsageQuerySet,
     PersonDay,
     Source,
     TokenCounts,
+    Trust,
     UsageExport,
     UsageRecord,
+    trust_of,
 )
 from .versions import CacheVersion
 
@@ -37,4 +43,5 @@ __all__ = [
     "TelemetryPoint", "TokenCounts", "UsageExport", "UsageRecord",
     "default_working_weekdays",
     "Connection", "SyncRun", "ProviderCost",
+    "DailyOutput", "OUTPUT_SOURCES", "SOURCE_TRUST", "TRUST_ORDER", "Trust", "trust_of",
 ]

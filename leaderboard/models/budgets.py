@@ -10,7 +10,8 @@ def default_working_weekdays() -> list[int]:
 
 
 class OrgSettings(models.Model):
-    """The organisation's working week and the flag housekeeping numbers: one row, pk 1."""
+    """The organisation's working week, the flag housekeeping numbers and how boards show colleagues: one
+    row, pk 1."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     working_weekdays = models.JSONField(
@@ -22,6 +23,12 @@ class OrgSettings(models.Model):
     max_data_lag_days = models.PositiveSmallIntegerField(
         default=3,
         help_text="A vendor whose latest imported day is older than this is stale: rules that need its data wait.",
+    )
+    peer_bands = models.BooleanField(
+        default=True,
+        verbose_name="show colleagues as bands",
+        help_text="On the boards, colleagues see each other's place as a band (top 1%, 5%, 10%, 25%, half) and a "
+        "bar; exact figures and ranks stay with the person, their managers and admins.",
     )
 
     class Meta:

@@ -136,6 +136,43 @@ SOURCE_RANK = {
 }
 
 
+class Trust(models.TextChoices):
+    """How far a source's numbers can be taken at their word, strongest first: what a provider's own
+    admin API or console export says, what a coding agent sent over telemetry, what a person uploaded
+    about themself (ccusage reads their laptop's logs, and a file is easy to edit)."""
+
+    PROVIDER = "provider", "Provider-reported"
+    TELEMETRY = "telemetry", "Telemetry"
+    SELF_REPORTED = "self", "Self-reported"
+
+
+TRUST_ORDER = [Trust.PROVIDER, Trust.TELEMETRY, Trust.SELF_REPORTED]
+# A source not named here is the provider's (an admin API, a console export, an admin's generic CSV).
+SOURCE_TRUST = {
+    Source.CLAUDE_CODE_TELEMETRY: Trust.TELEMETRY,
+    Source.CODEX_TELEMETRY: Trust.TELEMETRY,
+    Source.CODEX_TELEMETRY_METRICS: Trust.TELEMETRY,
+    Source.GEMINI_CLI_TELEMETRY: Trust.TELEMETRY,
+    Source.CCUSAGE: Trust.SELF_REPORTED,
+}
+
+
+def trust_of(source: str) -> Trust:
+    return SOURCE_TRUST.get(source, Trust.PROVIDER)
+
+
+# The sources that report what usage produced (commits, pull requests, accepted lines), and the vendor
+# each writes its rows under: a person with none of them in a period has output "unknown", not zero.
+# Seats, token reports and Codex's telemetry say nothing about output.
+OUTPUT_SOURCES = {
+    Source.CLAUDE_CODE_ANALYTICS: "anthropic",
+    Source.CLAUDE_CODE_TELEMETRY: "anthropic",
+    Source.GEMINI_CLI_TELEMETRY: "google",
+    Source.CURSOR_DAILY: "cursor",
+    Source.COPILOT_USAGE: "github",
+}
+
+
 class TokenCounts(models.Model):
     """The four disjoint token kinds, requests and cost, as every usage table stores them."""
 
@@ -205,6 +242,12 @@ class ActivityRecord(models.Model):
     pull_requests = models.BigIntegerField(default=0)
     edits_accepted = models.BigIntegerField(default=0)
     edits_rejected = models.BigIntegerField(default=0)
+    # Cursor's applied edits and accepted tab completions (the latter also among edits_accepted).
+    applies = models.BigIntegerField(default=0)
+    tabs_accepted = models.BigIntegerField(default=0)
+    # Copilot: whether chat and the agent were used that day (1 or 0): over a period, the days of use.
+    chat_days = models.BigIntegerField(default=0)
+    agent_days = models.BigIntegerField(default=0)
     # Provenance, written like UsageRecord.export.
     export = models.ForeignKey(
         UsageExport, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
@@ -279,3 +322,29 @@ class PersonDay(models.Model):
 
     def __str__(self):
         return f"{self.day}: {self.total_tokens:,} tokens"
+
+
+class DailyOutput(models.Model):
+    """Rollup of what a person's usage produced per UTC day and vendor (commits, pull requests,
+    accepted lines), from the output sources only (OUTPUT_SOURCES). Several of them can count the
+    same work (Claude Code analytics and its telemetry), so per person, day and vendor only the
+    best-ranked one present counts, as for tokens. Rebuilt with the other rollups; a person without
+    a row in a period has no output source there: their output is unknown, not zero."""
+
+    # Derived like DailyUsage, so no constraint in the database either.
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="daily_output", db_index=False, db_constraint=False
+    )
+    day = models.DateField()
+    vendor = models.CharField(max_length=40)
+    source = models.CharField(max_length=30, choices=Source.choices, help_text="The source that counted.")
+    commits = models.BigIntegerField(default=0)
+    pull_requests = models.BigIntegerField(default=0)
+    accepted_lines = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["person", "day", "vendor"], name="daily_output_key")]
+        indexes = [models.Index(fields=["day", "person"])]
+
+    def __str__(self):
+        return f"{self.day} {self.vendor}: {self.commits} commits, {self.pull_requests} pull requests"

@@ -25,7 +25,7 @@ from accounts.models import Person
 
 from .. import cache, charts, freshness, imports, runway, tasks
 from ..board_forms import BoardFilterForm, CcusageUploadForm, ModelSuggestionsForm, UsageForm
-from ..boards import budget_use, catalog, ranking, usage
+from ..boards import budget_use, catalog, output, ranking, usage
 from ..boards import teams as team_boards
 from ..boards.filters import utc_today
 from ..cache import Versions
@@ -56,11 +56,13 @@ def _render(request, template: str, partial: str, context: dict, *, canonical: s
     return response
 
 
-def _filter_form(request, catalog, fresh, today, *, budgets: bool) -> BoardFilterForm:
-    """``budgets``: whether this viewer may rank this board by share of budget (else not offered)."""
+def _filter_form(request, catalog, fresh, today, *, budgets: bool, ratios: bool = True) -> BoardFilterForm:
+    """``budgets``: whether this viewer may rank this board by share of budget (else not offered);
+    ``ratios``: whether the ratio metrics are offered (not on the teams board: a team's cost per pull
+    request is not the sum of its members')."""
     # The vendors anything was imported from: the same query that says how fresh each one is.
     return BoardFilterForm(request.GET, catalog=catalog, vendors=[f.vendor for f in fresh], today=today,
-                           budgets=budgets)
+                           budgets=budgets, ratios=ratios)
 
 
 def _pagination(board: ranking.Board, link) -> dict:
@@ -93,7 +95,7 @@ def board(request):
     filters = form.filters()
     sort = form.person_sort
     result = ranking.leaderboard(filters, viewer=request.user, catalog=roster, page=form.page_number,
-                                 versions=versions, sight=sight, sort=sort)
+                                 versions=versions, sight=sight, sort=sort, outputs=True)
     charts.draw_sparklines(result, versions)
     sorted_by = {"sort": sort} if sort != "total" else {}
     canonical = _url("board", {**filters.query_params(page=result.page), **sorted_by})
@@ -129,7 +131,7 @@ def board_csv(request):
         filters, viewer=request.user, catalog=roster, breakdown=True, sparklines=False, previous=False, sight=sight
     )
     out = io.StringIO()
-    ranking.write_csv(result.all_rows(), out)
+    ranking.write_csv(result.all_rows(), out, bands=result.banded)
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     name = f"leaderboard-{filters.metric.name}-{filters.period.start}-{filters.period.end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -145,7 +147,8 @@ def teams(request):
     fresh = freshness.by_vendor(versions)
     sight = budget_use.budget_sight(request.user, catalog=roster, versions=versions)
     form = _filter_form(request, roster, fresh, today,
-                        budgets=budget_use.may_rank_teams_by_budget(sight, catalog=roster, versions=versions))
+                        budgets=budget_use.may_rank_teams_by_budget(sight, catalog=roster, versions=versions),
+                        ratios=False)
     filters = form.filters()
     result = team_boards.team_board(filters, catalog=roster, sort=form.sort_value, versions=versions, sight=sight)
     params = filters.query_params()
@@ -197,7 +200,7 @@ def team(request, pk):
     # No sparklines here: the team's own chart above the table shows its days.
     result = ranking.leaderboard(
         filters, viewer=request.user, catalog=roster, page=form.page_number, sparklines=False, versions=versions,
-        sight=sight,
+        sight=sight, outputs=True,
     )
     info = roster.teams[pk]
     spans, stacks, spend = team_boards.team_trend(filters, team_ids, versions=versions)
@@ -267,6 +270,10 @@ def _usage_context(request, person: Person, *, full: bool, name: str, args=(),
         "daily_chart": daily_chart,
         # Only the whole page shows a budget: the person, their managers, admins.
         "budget": usage.person_budget(person, overview, catalog=roster, versions=versions, today=today) if full else None,
+        # What their usage produced, week by week, against their team's median: the same people.
+        "output": output.output_trend(person.pk, person.team_id, period, versions=versions) if full else None,
+        # A colleague sees the person's place as a band, not their figures (boards/bands.py).
+        "banded": not full and roster.peer_bands,
     }
 
 

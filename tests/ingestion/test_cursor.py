@@ -273,9 +273,9 @@ def test_it_reads_daily_usage_rows(tmp_path):
     assert rows == [
         ActivityRow(vendor="cursor", source="cursor_daily", identity=IdentityKey("cursor", "email", "erin@example.com"),
                     day=date(2026, 10, 1), active=True, requests=15, lines_added=80, lines_removed=10,
-                    edits_accepted=21, edits_rejected=2),
+                    edits_accepted=21, edits_rejected=2, applies=9, tabs_accepted=15),
         ActivityRow(vendor="cursor", source="cursor_daily", identity=IdentityKey("cursor", "email", "lee@example.com"),
-                    day=date(2026, 10, 2), active=False),
+                    day=date(2026, 10, 2), active=False, applies=9),
     ]
 
 

@@ -69,7 +69,7 @@ def test_it_reads_a_user_day_without_cli_use_as_activity_only(tmp_path):
     [row] = parse(github.parse_usage, write(tmp_path, ndjson(user_day(login="MChen-Acme"))))
     assert row == ActivityRow(
         vendor="github", source="copilot_usage", identity=MCHEN, day=date(2026, 9, 14), active=True,
-        sessions=0, requests=37, lines_added=288, lines_removed=41, edits_accepted=19,
+        sessions=0, requests=37, lines_added=288, lines_removed=41, edits_accepted=19, chat_days=1, agent_days=1,
     )
 
 
