@@ -5,6 +5,7 @@ metric that does not exist yet) falls back to the default instead of an error pa
 date range explains what is wrong with it.
 """
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from django import forms
@@ -138,6 +139,16 @@ class UsageForm(PeriodForm):
     """A person page's period, and whether the daily chart stacks vendors or models."""
 
     by = LenientChoiceField(choices=[("vendor", "Vendor"), ("model", "Model")], fallback="vendor")
+
+    # The last N days on a person's page are N complete days: today has little or no data yet, and
+    # would read as a day without usage ("27 of 30 active days"). Today is shown when asked for.
+    ROLLING = ("7d", "30d", "90d")
+
+    def get_period(self):
+        period = super().get_period()
+        if period.key in self.ROLLING:
+            return replace(period, start=period.start - timedelta(days=1), end=period.end - timedelta(days=1))
+        return period
 
     @property
     def by_value(self) -> str:
