@@ -140,13 +140,15 @@ class UsageForm(PeriodForm):
 
     by = LenientChoiceField(choices=[("vendor", "Vendor"), ("model", "Model")], fallback="vendor")
 
-    # The last N days on a person's page are N complete days: today has little or no data yet, and
-    # would read as a day without usage ("27 of 30 active days"). Today is shown when asked for.
-    ROLLING = ("7d", "30d", "90d")
+    def __init__(self, data=None, *, today: date, **kwargs):
+        self.asked = bool(data and data.get("period"))
+        super().__init__(data, today=today, **kwargs)
 
     def get_period(self):
+        # Unless a period is asked for, a person's page shows the last 30 complete days: today has
+        # little or no data yet and would read as a day without usage ("27 of 30 active days").
         period = super().get_period()
-        if period.key in self.ROLLING:
+        if not self.asked and period.key == DEFAULT_PERIOD:
             return replace(period, start=period.start - timedelta(days=1), end=period.end - timedelta(days=1))
         return period
 

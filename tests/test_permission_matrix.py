@@ -122,6 +122,7 @@ TABLE: dict[str, list[Req]] = {
         *flag_action("note", {"text": "a note"}, REVIEWER_ACTS),
         *flag_action("reassign", {"to": "PLACEHOLDER"}, REVIEWER_ACTS),
         *flag_action("answer", {"text": "my answer"}, ANSWERS),
+        *flag_action("reopen", {}, REVIEWER_ACTS),
     ],
     "budgets/": [Req(ADMINS),
                  Req(ADMINS_DO, "POST", {"scope": "team", "team": lambda w: w.cast.platform.pk, "kind": "day",
