@@ -407,9 +407,11 @@ def flag_chart(numbers: dict, width: int = 640, height: int = 200) -> dict | Non
     per_day = (numbers.get("budget") or {}).get("per_day") or numbers.get("daily_budget")
     if per_day and not use_tokens:
         budget_line = float(per_day)
-    left, right, top, bottom = 64, 8, 10, 38
-    plot_w, plot_h = width - left - right, height - top - bottom
     ceiling, step = nice_ceiling(max([*values, budget_line or 0]))
+    # Whole dollars on the axis once its steps are whole ("$0", "$2,000"), never "$0.00" beside "$2,000".
+    tick = fmt if use_tokens or step < 1 else (lambda value: f"${int(value):,}")
+    left, right, top, bottom = 72, 8, 12, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
     slot = plot_w / len(values)
     window_start = (numbers.get("window") or {}).get("start", "")
     days = [date.fromisoformat(point["day"]) for point in series]
@@ -423,7 +425,7 @@ def flag_chart(numbers: dict, width: int = 640, height: int = 200) -> dict | Non
         parts.append(format_html(
             '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
             '<text class="tick" x="{}" y="{}" text-anchor="end" dominant-baseline="middle">{}</text>',
-            left, width - right, _n(y), _n(y), left - 6, _n(y), fmt(Decimal(str(value))),
+            left, width - right, _n(y), _n(y), left - 6, _n(y), tick(Decimal(str(value))),
         ))
     for i, (point, value) in enumerate(zip(series, values, strict=True)):
         h = plot_h * value / ceiling
@@ -443,7 +445,7 @@ def flag_chart(numbers: dict, width: int = 640, height: int = 200) -> dict | Non
         ticks.pop(-2)
     for i in ticks:
         parts.append(format_html('<text class="tick" x="{}" y="{}" text-anchor="{}">{}</text>',
-                                 _n(left + slot * i + slot / 2), top + plot_h + 15, _anchor(i, len(days)),
+                                 _n(left + slot * i + slot / 2), top + plot_h + 18, _anchor(i, len(days)),
                                  short_day(days[i])))
     parts.append(format_html('<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>', left, width - right,
                              top + plot_h, top + plot_h))

@@ -122,7 +122,8 @@ TABLE: dict[str, list[Req]] = {
         *flag_action("note", {"text": "a note"}, REVIEWER_ACTS),
         *flag_action("reassign", {"to": "PLACEHOLDER"}, REVIEWER_ACTS),
         *flag_action("answer", {"text": "my answer"}, ANSWERS),
-        *flag_action("reopen", {}, REVIEWER_ACTS),
+        # The world's flag is open: reopening it is refused, shown on its page (200) with the reason.
+        *flag_action("reopen", {}, (L, N, N, OK, N, OK)),
     ],
     "budgets/": [Req(ADMINS),
                  Req(ADMINS_DO, "POST", {"scope": "team", "team": lambda w: w.cast.platform.pk, "kind": "day",
