@@ -1,5 +1,7 @@
 """What the site header needs to know about the viewer (the context processor ``navigation``)."""
 
+import functools
+
 from django.utils.functional import SimpleLazyObject
 
 from .boards.usage import live_flag_count
@@ -10,7 +12,8 @@ def navigation(request) -> dict:
     report); ``my_flags``: how many live flags are about the viewer (the badge on "My usage"). Each
     worked out once per request and only if a page asks."""
     return {"shows_review": SimpleLazyObject(lambda: _shows_review(request)),
-            "my_flags": SimpleLazyObject(lambda: _my_flags(request))}
+            # A callable, which templates call (once: cached), so that the count stays a plain number.
+            "my_flags": functools.cache(lambda: _my_flags(request))}
 
 
 def _my_flags(request) -> int:
