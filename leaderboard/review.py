@@ -116,9 +116,11 @@ def evaluation_summary(viewer: Person, evaluation: FlagEvaluation | None) -> Eva
                                  evaluation.resolved, evaluation.skipped, evaluation.stale_vendors, True)
     window = (evaluation.started_at - timedelta(seconds=evaluation.duration + 5), evaluation.started_at)
     visible = reviewable_flags(viewer).order_by()
-    run = FlagEvent.objects.filter(actor__isnull=True, at__range=window, flag__in=visible.values("pk"))
-    opened = set(run.filter(action=Action.OPENED).values_list("flag_id", flat=True))
-    resolved = set(run.filter(action=Action.AUTO_RESOLVED).values_list("flag_id", flat=True))
+    run = FlagEvent.objects.filter(actor__isnull=True, at__range=window, flag__in=visible.values("pk"),
+                                   action__in=(Action.OPENED, Action.AUTO_RESOLVED))
+    opened, resolved = set(), set()
+    for action, flag_id in run.values_list("action", "flag_id"):
+        (opened if action == Action.OPENED else resolved).add(flag_id)
     updated = visible.filter(updated_at__range=window).exclude(pk__in=opened | resolved).count()
     people = len(reports_of(viewer.pk, Person.objects.reporting_lines()))
     return EvaluationSummary(evaluation.as_of, people, len(opened), updated, len(resolved), {},

@@ -95,7 +95,8 @@ def _queue_context(user, params: QueryDict) -> dict:
     base = review.reviewable_flags(user)
     flags_qs = form.apply(base)
     counts = review.status_counts(form.apply(base, with_status=False))
-    rows = list(flags_qs[:PER_PAGE])
+    # A row shows the headline, never the numbers behind it (a JSON document with months of days).
+    rows = list(flags_qs.defer("numbers")[:PER_PAGE])
     total = flags_qs.count() if len(rows) == PER_PAGE else len(rows)
     query = params.urlencode()
     status_links = []
@@ -180,6 +181,9 @@ def _flag_context(request, flag: Flag, role: str, **extra) -> dict:
 
 def flag_detail(request, pk):
     flag, role = _get_flag_for_user(request.user, pk)
+    if request.htmx and request.htmx.target == f"menu-{flag.pk}" and role == "reviewer" and flag.is_live:
+        # A queue row's "More": its actions, loaded when first opened rather than sent with every row.
+        return render(request, "review/queue.html#row-menu", _row_context(request, flag))
     return render(request, "review/flag.html", _flag_context(request, flag, role))
 
 
