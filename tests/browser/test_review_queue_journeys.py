@@ -259,3 +259,23 @@ def test_my_budget_reads_as_a_month_in_one_money_format_over_complete_days(page,
     span = display.day_span(today - timedelta(days=30), today - timedelta(days=1))
     assert span in text
     assert page.evaluate("document.body.scrollWidth <= window.innerWidth + 1")
+
+
+# --- The flag's page ------------------------------------------------------------------------------
+
+
+@WIDTHS
+def test_the_flag_page_has_a_chart_with_readable_axes_and_written_days(page, live_server, cast, width):
+    _, lee_flag = _morning(cast)
+    at_width(page, width)
+    browser_login(page, live_server, cast.maria)
+    page.goto(f"{live_server.url}/review/{lee_flag.pk}/")
+    chart = page.get_by_role("img", name=re.compile("^Daily USD"))
+    assert chart.is_visible()
+    ticks = chart.locator("text.tick")
+    assert ticks.count() >= 6 and ticks.first.inner_html().startswith("$")
+    assert min(ticks.nth(i).bounding_box()["height"] for i in range(ticks.count())) >= 9  # px on screen
+    assert chart.locator("text.axis-label").count() == 2
+    numbers = page.get_by_role("region", name="The numbers").inner_text()
+    assert not re.search(r"\d{4}-\d\d-\d\d", numbers) and "anthropic" not in numbers
+    assert page.evaluate("document.body.scrollWidth <= window.innerWidth + 1")
