@@ -63,3 +63,14 @@ def test_make_run_keeps_debug_off_and_still_serves_static_files(tmp_path):
     out = subprocess.run([sys.executable, "-c", probe], env={**env, "DJANGO_SETTINGS_MODULE": "leaderboard.settings"},
                          cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "True", "StaticFilesStorage"]
+
+
+def test_an_expired_form_gets_the_apps_own_page(cast):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(cast.maria)
+    response = client.post(reverse("review_bulk"), {"action": "acknowledge"})
+    text = response.content.decode()
+    assert response.status_code == 403
+    assert "That form had expired" in text and 'class="brand"' in text and "CSRF verification failed" not in text
