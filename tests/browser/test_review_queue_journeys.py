@@ -279,3 +279,24 @@ def test_the_flag_page_has_a_chart_with_readable_axes_and_written_days(page, liv
     numbers = page.get_by_role("region", name="The numbers").inner_text()
     assert not re.search(r"\d{4}-\d\d-\d\d", numbers) and "anthropic" not in numbers
     assert page.evaluate("document.body.scrollWidth <= window.innerWidth + 1")
+
+
+def test_without_javascript_more_leads_to_the_flags_page_and_the_bulk_bar_shows_every_field(browser, live_server,
+                                                                                             cast, transactional_db):
+    erin_flag, _ = _morning(cast)
+    context = browser.new_context(java_script_enabled=False, base_url=live_server.url,
+                                  viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    try:
+        browser_login(page, live_server, cast.maria)
+        page.goto(f"{live_server.url}/review/")
+        bulk = page.locator("#bulk-form")
+        for label in ("Snooze until", "Dismiss reason", "Details (dismiss, resolve)", "Hand to"):
+            assert bulk.get_by_label(label).is_visible(), label
+        row = page.locator(f"#flag-row-{erin_flag.pk}")
+        row.get_by_role("button", name="More").click()
+        row.get_by_role("dialog").get_by_role("link").click()
+        page.wait_for_url(f"**/review/{erin_flag.pk}/")
+        assert page.get_by_role("button", name="Dismiss", exact=True).is_visible()
+    finally:
+        context.close()
