@@ -5,6 +5,7 @@ metric that does not exist yet) falls back to the default instead of an error pa
 date range explains what is wrong with it.
 """
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from django import forms
@@ -149,6 +150,18 @@ class UsageForm(PeriodForm):
     """A person page's period, and whether the daily chart stacks vendors or models."""
 
     by = LenientChoiceField(choices=[("vendor", "Vendor"), ("model", "Model")], fallback="vendor")
+
+    def __init__(self, data=None, *, today: date, **kwargs):
+        self.asked = bool(data and data.get("period"))
+        super().__init__(data, today=today, **kwargs)
+
+    def get_period(self):
+        # Unless a period is asked for, a person's page shows the last 30 complete days: today has
+        # little or no data yet and would read as a day without usage ("27 of 30 active days").
+        period = super().get_period()
+        if not self.asked and period.key == DEFAULT_PERIOD:
+            return replace(period, start=period.start - timedelta(days=1), end=period.end - timedelta(days=1))
+        return period
 
     @property
     def by_value(self) -> str:

@@ -33,7 +33,7 @@ from accounts.models import Person, Team
 
 from . import cache
 from .cache import BUDGETS, Versions
-from .display import CENT, money, ordinal
+from .display import CENT, day, money, ordinal
 from .models import BudgetPolicy, OrgSettings
 
 Kind = BudgetPolicy.Kind
@@ -163,8 +163,10 @@ class Budget:
                 parts.append(f"{seg.start:%b %-d}–{seg.end:%b %-d}: no policy")
                 continue
             span = "" if len(self.segments) == 1 else f"{seg.start:%b %-d}–{seg.end:%b %-d}: "
+            # When a policy started matters only when it started within the period.
+            since = f", from {day(seg.policy.effective_from)}" if seg.policy.effective_from > seg.start else ""
             text = (
-                f"{span}{seg.policy.description} ({seg.policy.label}, from {seg.policy.effective_from:%Y-%m-%d}), "
+                f"{span}{seg.policy.description} ({seg.policy.label}{since}), "
                 f"{seg.working_days} working day{'s' if seg.working_days != 1 else ''}"
             )
             if seg.policy.kind != Kind.SALARY_SHARE and self.work_percent != 100:

@@ -21,7 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from . import cache
 from .boards.filters import WEEKLY_AFTER_DAYS
 from .cache import Versions
-from .display import compact, money, short_day, vendor_label
+from .display import compact, day, day_span, money, short_day, vendor_label
 from .models import FlagRule
 
 # Colours are classes (static/css/boards.css: "c-anthropic" fills an SVG shape and a legend swatch
@@ -395,32 +395,68 @@ def rank_chart(overview, *, whose: str) -> SafeString | None:
     )
 
 
-def flag_chart(numbers: dict, width: int = 600, height: int = 120) -> dict | None:
-    """Bars for the flag's daily series (cost; tokens for a drop), with the daily budget as a line."""
+def flag_chart(numbers: dict, width: int = 640, height: int = 200) -> dict | None:
+    """Bars for the flag's daily series (cost; tokens for a drop) on a labelled value axis and a day
+    axis, with a working day's budget as a dashed line; the rule's window is the darker bars."""
     series = numbers.get("series") or []
     if not series:
         return None
     use_tokens = numbers.get("rule") == FlagRule.Kind.DROP
     values = [float(point["tokens"] if use_tokens else Decimal(point["cost"])) for point in series]
+    fmt = compact if use_tokens else money
     budget_line = None
     per_day = (numbers.get("budget") or {}).get("per_day") or numbers.get("daily_budget")
     if per_day and not use_tokens:
         budget_line = float(per_day)
-    top = max([*values, budget_line or 0]) or 1.0
-    step = width / len(values)
+    ceiling, step = nice_ceiling(max([*values, budget_line or 0]))
+    # Whole dollars on the axis once its steps are whole ("$0", "$2,000"), never "$0.00" beside "$2,000".
+    tick = fmt if use_tokens or step < 1 else (lambda value: f"${int(value):,}")
+    left, right, top, bottom = 72, 8, 12, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
+    slot = plot_w / len(values)
     window_start = (numbers.get("window") or {}).get("start", "")
-    bars = []
-    for point, value in zip(series, values, strict=True):
-        bar_height = value / top * (height - 4)
-        index = len(bars)
-        label = f"{point['tokens']:,} tokens" if use_tokens else money(point["cost"])
-        bars.append({
-            "x": round(index * step + 0.5, 1), "y": round(height - bar_height, 1), "w": round(max(step - 1, 1), 1),
-            "h": round(bar_height, 1), "title": f"{point['day']}: {label}", "in_window": point["day"] >= window_start,
-        })
+    days = [date.fromisoformat(point["day"]) for point in series]
+    unit = "tokens" if use_tokens else "USD"
+    label = f"Daily {unit} from {day(days[0])} to {day(days[-1])}; highest {fmt(max(values))}"
+    parts = [format_html('<svg viewBox="0 0 {} {}" role="img" aria-label="{}" preserveAspectRatio="xMidYMid meet">',
+                         width, height, label)]
+    for n in range(round(ceiling / step) + 1):
+        value = step * n
+        y = top + plot_h - plot_h * value / ceiling
+        parts.append(format_html(
+            '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+            '<text class="tick" x="{}" y="{}" text-anchor="end" dominant-baseline="middle">{}</text>',
+            left, width - right, _n(y), _n(y), left - 6, _n(y), tick(Decimal(str(value))),
+        ))
+    for i, (point, value) in enumerate(zip(series, values, strict=True)):
+        h = plot_h * value / ceiling
+        shown = f"{compact(point['tokens'])} tokens" if use_tokens else money(point["cost"])
+        parts.append(format_html(
+            '<rect class="{}" x="{}" y="{}" width="{}" height="{}"><title>{}: {}</title></rect>',
+            "in" if point["day"] >= window_start else "out", _n(left + slot * i + 0.5), _n(top + plot_h - h),
+            _n(max(slot - 1, 1)), _n(h), day(days[i]), shown,
+        ))
+    if budget_line is not None:
+        y = top + plot_h - plot_h * budget_line / ceiling
+        parts.append(format_html('<line class="budget" x1="{}" x2="{}" y1="{}" y2="{}"><title>A working day’s '
+                                 'budget: {}</title></line>', left, width - right, _n(y), _n(y), money(budget_line)))
+    every = max(1, math.ceil(len(days) / 6))
+    ticks = sorted(set(range(0, len(days), every)) | {len(days) - 1})
+    if len(ticks) > 1 and ticks[-1] - ticks[-2] < every / 2:
+        ticks.pop(-2)
+    for i in ticks:
+        parts.append(format_html('<text class="tick" x="{}" y="{}" text-anchor="{}">{}</text>',
+                                 _n(left + slot * i + slot / 2), top + plot_h + 18, _anchor(i, len(days)),
+                                 short_day(days[i])))
+    parts.append(format_html('<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>', left, width - right,
+                             top + plot_h, top + plot_h))
+    parts.append(format_html('<text class="axis-label" x="{}" y="{}" text-anchor="middle">Day (UTC)</text>',
+                             _n(left + plot_w / 2), height - 4))
+    parts.append(format_html('<text class="axis-label" transform="rotate(-90)" x="{}" y="12" '
+                             'text-anchor="middle">{}</text>', _n(-(top + plot_h / 2)),
+                             "Tokens" if use_tokens else "Spend (USD)"))
+    parts.append(mark_safe("</svg>"))
     return {
-        "bars": bars, "width": width, "height": height, "unit": "tokens" if use_tokens else "USD",
-        "top": f"{top:,.0f}" if use_tokens else money(top),
-        "budget_y": None if budget_line is None else round(height - budget_line / top * (height - 4), 1),
-        "budget": budget_line, "first": series[0]["day"], "last": series[-1]["day"],
+        "svg": mark_safe("".join(parts)), "unit": unit, "top": fmt(max(values)), "budget": budget_line,
+        "has_budget": budget_line is not None, "span": day_span(days[0], days[-1]),
     }

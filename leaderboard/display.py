@@ -40,9 +40,10 @@ def money(value) -> str:
     if value is None:
         return "unknown"
     value = Decimal(value)
-    if abs(value) >= 1000:
-        return f"${value.quantize(Decimal(1), ROUND_HALF_UP):,}"
-    return f"${value.quantize(CENT, ROUND_HALF_UP):,}"
+    sign, value = ("-" if value < 0 else ""), abs(value)  # "-$50.00", never "$-50.00"
+    if value >= 1000:
+        return f"{sign}${value.quantize(Decimal(1), ROUND_HALF_UP):,}"
+    return f"{sign}${value.quantize(CENT, ROUND_HALF_UP):,}"
 
 
 def cents(value) -> str:
@@ -104,8 +105,10 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def day(value: date) -> str:
-    """"Oct 1, 2026"."""
+def day(value: date | str) -> str:
+    """"Oct 1, 2026" (also from "2026-10-01", as flags keep their days in JSON)."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
     return f"{value:%b} {value.day}, {value.year}"
 
 

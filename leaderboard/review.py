@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.models import Person
 from accounts.org import is_above, reports_of
 
-from .models import Flag, FlagEvent, FlagNote
+from .models import Flag, FlagEvaluation, FlagEvent, FlagNote
 
 Status = Flag.Status
 Action = FlagEvent.Action
@@ -94,6 +94,42 @@ def status_counts(flags: QuerySet[Flag]) -> dict[str, int]:
     for row in flags.order_by().values("status").annotate(n=Count("pk")):
         counts[row["status"]] = row["n"]
     return counts
+
+
+@dataclass
+class EvaluationSummary:
+    """The last evaluation as one viewer may read it: counts of the flags they can see only."""
+
+    as_of: date
+    people: int
+    opened: int
+    updated: int
+    resolved: int
+    skipped: dict
+    stale_vendors: list
+    everyone: bool  # an admin's summary covers the whole company
+
+
+def evaluation_summary(viewer: Person, evaluation: FlagEvaluation | None) -> EvaluationSummary | None:
+    """What the last run did among the flags ``viewer`` reviews. An evaluation writes all its events
+    with one timestamp before it records itself, so its events are the evaluation's own ones in the
+    seconds its run took."""
+    if evaluation is None:
+        return None
+    if viewer.is_staff:
+        return EvaluationSummary(evaluation.as_of, evaluation.people, evaluation.opened, evaluation.updated,
+                                 evaluation.resolved, evaluation.skipped, evaluation.stale_vendors, True)
+    window = (evaluation.started_at - timedelta(seconds=evaluation.duration + 5), evaluation.started_at)
+    visible = reviewable_flags(viewer).order_by()
+    run = FlagEvent.objects.filter(actor__isnull=True, at__range=window, flag__in=visible.values("pk"),
+                                   action__in=(Action.OPENED, Action.AUTO_RESOLVED))
+    opened, resolved = set(), set()
+    for action, flag_id in run.values_list("action", "flag_id"):
+        (opened if action == Action.OPENED else resolved).add(flag_id)
+    updated = visible.filter(updated_at__range=window).exclude(pk__in=opened | resolved).count()
+    people = len(reports_of(viewer.pk, Person.objects.reporting_lines()))
+    return EvaluationSummary(evaluation.as_of, people, len(opened), updated, len(resolved), {},
+                             evaluation.stale_vendors, False)
 
 
 # --- Actions ------------------------------------------------------------------------------------
@@ -222,6 +258,24 @@ def add_note(*, flag: Flag, by: Person, text: str, to_employee: bool = False) ->
         return note
 
 
+def reopen(*, flag: Flag, by: Person, today: date | None = None) -> Flag:
+    """Undo a dismissal or a resolution: the flag is open again, its history kept, and the rule judges
+    the person again from the next evaluation (a dismissal's quiet window ends)."""
+    today = today or timezone.now().date()
+    with transaction.atomic():
+        flag = _locked(flag)
+        _require(flag, (Status.DISMISSED, Status.RESOLVED), "reopen")
+        newer = Flag.objects.live().filter(rule_id=flag.rule_id).exclude(pk=flag.pk)
+        newer = newer.filter(person_id=flag.person_id) if flag.person_id else newer.filter(identity_id=flag.identity_id)
+        if newer.exists():
+            raise ActionRefused(f"A newer flag of this rule is open about {flag.subject_label}: see #{newer[0].pk}.")
+        before = _snapshot(flag)
+        flag.status, flag.closed_on, flag.suppressed_until = Status.OPEN, None, None
+        flag.dismiss_reason, flag.dismiss_text, flag.resolution = "", "", ""
+        _save(flag, by=by, action=Action.REOPENED, before=before, message="Reopened.")
+        return flag
+
+
 def answer(*, flag: Flag, by: Person, text: str) -> FlagNote:
     """The flagged person's own words, shown to the reviewers with the flag."""
     text = text.strip()
@@ -245,6 +299,7 @@ ACTIONS = {
     "reassign": reassign,
     "note": add_note,
     "answer": answer,
+    "reopen": reopen,
 }
 BULK_ACTIONS = ("acknowledge", "snooze", "dismiss", "resolve", "reassign")
 

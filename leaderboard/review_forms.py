@@ -69,9 +69,26 @@ class SnoozeForm(forms.Form):
     until = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
 
 
+class PersonChoiceField(forms.ModelChoiceField):
+    """People by name and email: two colleagues may share a name, never an email."""
+
+    def label_from_instance(self, obj):
+        return f"{obj.name} · {obj.email}" if obj.name else obj.email
+
+
+DISMISS_CHOICES = [("", "Choose a reason…"), *Flag.DismissReason.choices]
+
+
 class DismissForm(forms.Form):
-    reason = forms.ChoiceField(choices=Flag.DismissReason.choices)
-    text = forms.CharField(required=False, max_length=500)
+    # No reason is preselected: a dismissal records the reason the reviewer chose, never a default.
+    reason = forms.ChoiceField(choices=DISMISS_CHOICES, error_messages={"required": "Choose a reason."})
+    text = forms.CharField(required=False, max_length=500, label="Details")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reason") == Flag.DismissReason.OTHER and not (data.get("text") or "").strip():
+            self.add_error("text", "Say why, in a few words, when the reason is “Other”.")
+        return data
 
 
 class NoteForm(forms.Form):
@@ -88,7 +105,7 @@ class ResolveForm(forms.Form):
 
 
 class ReassignForm(forms.Form):
-    to = forms.ModelChoiceField(queryset=Person.objects.none(), label="Hand to")
+    to = PersonChoiceField(queryset=Person.objects.none(), label="Hand to")
 
     def __init__(self, *args, flag=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -101,13 +118,14 @@ class EmptyForm(forms.Form):
 
 ACTION_FORMS = {
     "acknowledge": EmptyForm, "snooze": SnoozeForm, "dismiss": DismissForm, "resolve": ResolveForm,
-    "reassign": ReassignForm, "note": NoteForm, "answer": AnswerForm,
+    "reassign": ReassignForm, "note": NoteForm, "answer": AnswerForm, "reopen": EmptyForm,
 }
 
 
 DONE = {
     "acknowledge": "Acknowledged.", "snooze": "Snoozed.", "dismiss": "Dismissed.", "resolve": "Resolved.",
     "reassign": "Reassigned.", "note": "Note added.", "answer": "Your answer was sent to your manager.",
+    "reopen": "Reopened.",
 }
 
 
@@ -115,9 +133,9 @@ class BulkForm(forms.Form):
     ids = forms.TypedMultipleChoiceField(coerce=int, choices=[])
     action = forms.ChoiceField(choices=[(a, a.capitalize()) for a in review.BULK_ACTIONS])
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.ChoiceField(choices=[("", "—"), *Flag.DismissReason.choices], required=False)
+    reason = forms.ChoiceField(choices=DISMISS_CHOICES, required=False)
     text = forms.CharField(required=False, max_length=500)
-    to = forms.ModelChoiceField(queryset=Person.objects.none(), required=False, label="Hand to")
+    to = PersonChoiceField(queryset=Person.objects.none(), required=False, label="Hand to")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -145,7 +163,7 @@ class BulkForm(forms.Form):
 class PolicyForm(forms.Form):
     scope = forms.ChoiceField(choices=BudgetPolicy.Scope.choices, initial=BudgetPolicy.Scope.TEAM)
     team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False)
-    person = forms.ModelChoiceField(queryset=Person.objects.employed(), required=False)
+    person = PersonChoiceField(queryset=Person.objects.employed(), required=False)
     kind = forms.ChoiceField(choices=BudgetPolicy.Kind.choices)
     amount_usd = forms.DecimalField(label="Amount (USD)", required=False, min_value=0, max_digits=12, decimal_places=2)
     salary_percent = forms.DecimalField(label="Share of salary (%)", required=False, min_value=Decimal("0.01"),
@@ -208,7 +226,7 @@ class OrgSettingsForm(forms.Form):
 
 
 class PartTimeForm(forms.Form):
-    person = forms.ModelChoiceField(queryset=Person.objects.employed())
+    person = PersonChoiceField(queryset=Person.objects.employed())
     percent = forms.IntegerField(min_value=1, max_value=100, label="Working time (%)")
 
 
@@ -239,7 +257,7 @@ class RuleForm(forms.ModelForm):
 
 
 class ExemptionForm(forms.Form):
-    person = forms.ModelChoiceField(queryset=Person.objects.employed())
+    person = PersonChoiceField(queryset=Person.objects.employed())
     rule = forms.ModelChoiceField(queryset=FlagRule.objects.all(), required=False, empty_label="Every rule")
     reason = forms.CharField(max_length=500)
     expires_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Until (inclusive)")

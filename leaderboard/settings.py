@@ -189,7 +189,9 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG
+# ``make run`` serves static/ as it is with DEBUG off (bin/run sets STATIC_FROM_SOURCE).
+WHITENOISE_USE_FINDERS = env.bool("STATIC_FROM_SOURCE", default=DEBUG)
+WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:

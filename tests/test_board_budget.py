@@ -134,6 +134,7 @@ def test_it_gives_the_same_ranking_on_the_command_line_and_in_the_csv(week_of_us
 
 BUDGET_FIGURES = re.compile(
     r'budget used|Share of budget|team-budget-heading|<dd>\$[\d,.]+</dd>|<dd>[\d,.]+%</dd>|class="value">[\d,.]+%'
+    r'|<dd class="month">'
 )
 
 
@@ -255,7 +256,9 @@ def test_it_shows_my_budget_spend_share_derivation_and_forecast_on_my_usage(week
     body = text(login(week_of_usage.erin).get(reverse("me"), WEEK))
     assert "My budget" in body
     assert "<dd>$500.00</dd>" in body and "<dd>$3.00</dd>" in body and "<dd>0.6%</dd>" in body
-    assert "$100.00 per working day (organisation default, from 2000-01-01), 5 working days = $500.00." in body
+    assert "$100.00 a working day (organisation default), 5 working days = $500.00." in body
+    # As people think of a budget: this month's, a month.
+    assert re.search(r'<dd class="month">\$[\d,.]+ a month</dd>', body)
     # Which forecast it is depends on today's date (on the 1st no day of the month has data yet);
     # that it is there does not.
     forecast = re.search(r'<p class="forecast">([^<]*)</p>', body).group(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Person, ProviderIdentity
 from leaderboard import budgets, cache
@@ -430,3 +432,13 @@ def test_it_reads_only_the_rollups(big_company, login, django_assert_max_num_que
             client.get(url)
         sql = " ".join(query["sql"] for query in queries.captured_queries)
         assert "leaderboard_usagerecord" not in sql and "leaderboard_activityrecord" not in sql, url
+
+
+def test_my_usage_shows_the_last_30_complete_days_unless_today_is_asked_for(week_of_usage, login):
+    client = login(week_of_usage.erin)
+    today = timezone.now().date()
+    period = client.get(reverse("me")).context["period"]
+    assert (period.start, period.end, period.days) == (today - timedelta(days=30), today - timedelta(days=1), 30)
+    asked = client.get(reverse("me"), {"period": "30d"}).context["period"]
+    assert asked.end == today
+    assert client.get(reverse("me"), {"period": "today"}).context["period"].end == today

@@ -68,7 +68,7 @@ def test_a_fresh_install_gives_everyone_100_dollars_per_working_day(cast):
     result = budget(cast.erin)
     assert result.amount == Decimal("2100.00")
     assert result.working_days == 21 and result.per_day == Decimal("100.00")
-    assert "$100.00 per working day (organisation default" in result.explain()
+    assert "$100.00 a working day (organisation default)" in result.explain()
 
 
 def test_a_team_policy_overrides_the_default_and_is_inherited_by_sub_teams(cast):

@@ -135,7 +135,7 @@ def test_it_flags_underuse_below_ten_percent(steady):
     assert flag.numbers["budget"]["amount"] == "2100.00"
     assert flag.explanation.startswith("Used $189.00 of a $2,100 budget over the 30 days Mar 2 – 31, 2025 (9%)")
     assert "organisation default" in flag.explanation
-    assert "anthropic through Mar 31, 2025" in flag.explanation
+    assert "Anthropic through Mar 31, 2025" in flag.explanation
     assert len(flag.numbers["series"]) == 30
     assert flag.numbers["spend_by_source"][0]["vendor"] == "anthropic"
     assert live().count() == 1

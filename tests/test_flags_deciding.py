@@ -147,10 +147,10 @@ def test_it_finds_unattributed_usage_above_the_amount():
                  UnmatchedUsage(8, "openai", "api_key", "key-2", "", Decimal(40), 500, 1)]
     found = deciding.unattributed(make_facts(unmatched=unmatched))
     assert list(found) == [7]
-    assert found[7].headline.startswith("$60.00 of openai usage by api key id “old key” over the 30 days "
+    assert found[7].headline.startswith("$60.00 of OpenAI usage by api key id “old key” over the 30 days "
                                         "Mar 2 – 31, 2025 belongs to nobody (above $50.00).")
     assert found[7].numbers["freshness"] == [{"vendor": "openai", "last_day": None, "stale": False}]
-    assert found[7].explanation.endswith("Data: openai never imported.")
+    assert found[7].explanation.endswith("Data: OpenAI never imported.")
 
 
 # --- who is judged ------------------------------------------------------------------------------
@@ -255,8 +255,8 @@ def test_it_adds_the_chart_the_spend_by_source_and_the_freshness():
         f"Budget: {numbers['budget']['derived']}",  # the budget's own words (leaderboard/budgets.py)
         "Highest day: Mar 27, 2025.",
         f"Forecast: {numbers['forecast']['text']}",
-        "Spend by source in the window: anthropic (Anthropic Admin API usage report) $501.00.",
-        "Data: anthropic through Mar 31, 2025.",
+        "Spend by source in the window: Anthropic (Anthropic Admin API usage report) $501.00.",
+        "Data: Anthropic through Mar 31, 2025.",
     ]
     assert "organisation default" in numbers["budget"]["derived"] and "20%" in numbers["forecast"]["text"]
 

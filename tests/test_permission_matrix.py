@@ -123,7 +123,8 @@ TABLE: dict[str, list[Req]] = {
                      Req((L, N, N, R, N, R), "POST", {"ids": [lambda w: w.flag.pk], "action": "acknowledge"}),
                      Req((L, N, N, OK, N, OK), "POST", {"ids": [lambda w: w.flag.pk], "action": "acknowledge"},
                          htmx=True, label="htmx")],
-    "review/<int:pk>/": [Req((L, OK, N, OK, N, OK), ids=FLAG)],
+    "review/<int:pk>/": [Req((L, OK, N, OK, N, OK), ids=FLAG),
+                         Req((L, OK, N, OK, N, OK), htmx=True, ids=FLAG, label="a queue row's menu")],
     "review/<int:pk>/<slug:action>/": [
         Req(POST_ONLY, ids={**FLAG, "action": lambda w: "acknowledge"}),
         Req((L, N, N, N, N, N), "POST", {}, ids={**FLAG, "action": lambda w: "frobnicate"}, label="unknown action"),
@@ -134,6 +135,8 @@ TABLE: dict[str, list[Req]] = {
         *flag_action("note", {"text": "a note"}, REVIEWER_ACTS),
         *flag_action("reassign", {"to": "PLACEHOLDER"}, REVIEWER_ACTS),
         *flag_action("answer", {"text": "my answer"}, ANSWERS),
+        # The world's flag is open: reopening it is refused, shown on its page (200) with the reason.
+        *flag_action("reopen", {}, (L, N, N, OK, N, OK)),
     ],
     "budgets/": [Req(ADMINS),
                  Req(ADMINS_DO, "POST", {"scope": "team", "team": lambda w: w.cast.platform.pk, "kind": "day",

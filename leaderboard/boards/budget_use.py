@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from accounts import org
@@ -161,6 +162,22 @@ class BudgetUse:
     forecast: str = ""
     people: int = 0  # how many budgets the total adds up (a team's)
     without_budget: int = 0  # members no policy gives a budget
+    # A person's budget as people think of it: this month's amount and what is spent of it so far.
+    month_budget: Decimal | None = None
+    month_spent: Decimal | None = None
+    month: date | None = None
+
+    @property
+    def month_display(self) -> str:
+        return money(self.month_budget) if self.month_budget is not None else "none"
+
+    @property
+    def month_spent_display(self) -> str:
+        return money(self.month_spent or 0)
+
+    @property
+    def month_share_display(self) -> str:
+        return percent(float(self.month_spent / self.month_budget)) if self.month_budget and self.month_spent is not None else "—"
 
     @property
     def share(self) -> float | None:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, Sum
+from django.utils import timezone
 
 from accounts.models import Person, ProviderIdentity
 
@@ -315,8 +316,13 @@ def person_budget(person: Person, overview: UsageOverview, *, catalog: Catalog, 
         book = budget_use.budget_book({person.pk: facts}, catalog=catalog, versions=versions)
         budget = book.budget(person.pk, period.start, period.end)
         forecast = budgets.forecast_this_month(book, person.pk, today=today, daily_spend=overview.month_costs)
+        # The month of the last complete day (this month's, from its 2nd): what the forecast is about.
+        month = (today - timedelta(days=1)).replace(day=1) if today.day > 1 else today.replace(day=1)
+        month_budget = book.budget(person.pk, month, budgets.month_end(month)).amount
+        month_spent = sum((cost for day, cost in (overview.month_costs or {}).items()
+                           if month <= day < today), Decimal(0))
         return BudgetUse(budget=budget.amount, spend=overview.cost_usd, derivation=budget.explain(),
-                         forecast=forecast.text)
+                         forecast=forecast.text, month_budget=month_budget, month_spent=month_spent, month=month)
 
     # Arithmetic only, yet a tenth of a warm "my usage" page: cached under everything it reads (the
     # overview's numbers and the teams under the data versions; the policies; the person's facts).
@@ -351,11 +357,26 @@ def personal(person: Person, versions: Versions | None = None) -> Personal:
     return cache.cached(versions, "personal", (person.pk,), read, on=(PERSONAL,), per_person=True)
 
 
-def open_flags(person: Person) -> list[Flag]:
-    """The person's live flags (open, acknowledged, snoozed), newest first: the rule, and how many
-    replies to the person and answers from them each has (never the internal notes)."""
-    return list(
-        Flag.objects.filter(person=person, status__in=Flag.LIVE)
+def live_flag_count(person: Person, versions: Versions | None = None) -> int:
+    """How many live flags are about the person: the badge in the navigation."""
+    return cache.cached(versions, "live-flags", (person.pk,),
+                        lambda: Flag.objects.filter(person=person, status__in=Flag.LIVE).count(),
+                        on=(PERSONAL,), per_person=True)
+
+
+# A closed flag stays on the person's page this long, with the conversation, so that a reply that came
+# with the resolution is read.
+CLOSED_FLAGS_SHOWN_DAYS = 30
+
+
+def open_flags(person: Person, today: date | None = None) -> list[Flag]:
+    """The person's live flags (open, acknowledged, snoozed), then the ones closed in the last 30 days,
+    newest first: the rule, how many replies to the person and answers from them each has, and that
+    conversation (``flag.conversation``; never the internal notes)."""
+    today = today or timezone.now().date()
+    found = list(
+        Flag.objects.filter(person=person)
+        .filter(Q(status__in=Flag.LIVE) | Q(closed_on__gte=today - timedelta(days=CLOSED_FLAGS_SHOWN_DAYS)))
         .select_related("rule")
         .annotate(
             replies=Count("notes", filter=Q(notes__kind=FlagNote.Kind.REPLY)),
@@ -363,6 +384,15 @@ def open_flags(person: Person) -> list[Flag]:
         )
         .order_by("-opened_on", "-pk")
     )
+    talked = [flag.pk for flag in found if flag.replies or flag.answers]
+    notes: dict[int, list[FlagNote]] = defaultdict(list)
+    if talked:  # one more query, only when there is a conversation to show
+        for note in (FlagNote.objects.filter(flag_id__in=talked, kind__in=[FlagNote.Kind.REPLY, FlagNote.Kind.ANSWER])
+                     .select_related("author")):
+            notes[note.flag_id].append(note)
+    for flag in found:
+        flag.conversation = notes.get(flag.pk, [])
+    return sorted(found, key=lambda flag: not flag.is_live)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from accounts.models import Person, ProviderIdentity
 
 from ..budgets import forecast_month
-from ..display import CENT, day, day_span, money, percent
+from ..display import CENT, day, day_span, money, percent, vendor_label
 from ..models import FlagRule, Severity, Source
 from .reading import Details, DetailSpan, Facts, Key, PersonRow, Totals
 from .rules import LOW_USAGE_RULES, PERSON_RULES, SERIES_DAYS, SKIP_LABELS, WORKING_DAYS_PER_OUTPUT_DAY, Kind
@@ -328,7 +328,7 @@ def unattributed(facts: Facts) -> dict[int, Finding]:
             continue
         kind_label = ProviderIdentity.Kind(usage.kind).label.lower()
         headline = (
-            f"{money(cost)} of {usage.vendor} usage by {kind_label} “{usage.label or usage.value}” over the "
+            f"{money(cost)} of {vendor_label(usage.vendor)} usage by {kind_label} “{usage.label or usage.value}” over the "
             f"{rule.window_days} days {day_span(start, end)} belongs to nobody (above {money(rule.amount_usd)}). "
             "Map the identity to a person, or mark it a service account."
         )
@@ -415,14 +415,14 @@ def explain(finding: Finding) -> str:
     sources = numbers.get("spend_by_source") or []
     if sources:
         lines.append("Spend by source in the window: " + "; ".join(
-            f"{s['vendor']} ({s['source_label']}) {money(Decimal(s['cost']))}" for s in sources) + ".")
+            f"{vendor_label(s['vendor'])} ({s['source_label']}) {money(Decimal(s['cost']))}" for s in sources) + ".")
     elif finding.kind != Kind.INACTIVE:
         lines.append("No spend recorded from any source in the window.")
     fresh = numbers.get("freshness") or []
     if fresh:
         lines.append("Data: " + "; ".join(
-            f"{f['vendor']} through {day(date.fromisoformat(f['last_day']))}" if f["last_day"]
-            else f"{f['vendor']} never imported"
+            f"{vendor_label(f['vendor'])} through {day(date.fromisoformat(f['last_day']))}" if f["last_day"]
+            else f"{vendor_label(f['vendor'])} never imported"
             for f in fresh) + ".")
     return "\n".join(lines)
 

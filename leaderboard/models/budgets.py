@@ -4,6 +4,8 @@ from django.db import models
 
 from accounts.models import Person
 
+from ..display import money
+
 
 def default_working_weekdays() -> list[int]:
     return [1, 2, 3, 4, 5]  # ISO weekdays: Monday to Friday.
@@ -134,4 +136,4 @@ class BudgetPolicy(models.Model):
         if self.kind == self.Kind.SALARY_SHARE:
             return f"{self.salary_percent.normalize():f}% of annual base salary"
         unit = {self.Kind.PER_WORKING_DAY: "working day", self.Kind.PER_MONTH: "month", self.Kind.PER_YEAR: "year"}
-        return f"${self.amount_usd:,.2f} per {unit[self.kind]}"
+        return f"{money(self.amount_usd)} a {unit[self.kind]}"

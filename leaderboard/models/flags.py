@@ -175,6 +175,7 @@ class FlagEvent(models.Model):
         RESOLVED = "resolved", "Resolved"
         AUTO_RESOLVED = "auto_resolved", "Resolved itself"
         ANSWERED = "answered", "Answered"
+        REOPENED = "reopened", "Reopened"
 
     flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

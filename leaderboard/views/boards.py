@@ -83,6 +83,7 @@ def _catalog(request) -> tuple[Versions, catalog.Catalog]:
     versions = cache.current()
     found = catalog.load(versions)
     request.has_reports = found.has_reports(request.user.pk)
+    request.data_versions = versions
     return versions, found
 
 

@@ -29,6 +29,7 @@ from ..display import spreadsheet_safe
 from ..models import SEVERITY_RANK, BudgetPolicy, Exemption, Flag, FlagRule, OrgSettings
 from ..review_forms import (
     ACTION_FORMS,
+    DISMISS_CHOICES,
     DONE,
     STATUS_FILTERS,
     BulkForm,
@@ -94,7 +95,8 @@ def _queue_context(user, params: QueryDict) -> dict:
     base = review.reviewable_flags(user)
     flags_qs = form.apply(base)
     counts = review.status_counts(form.apply(base, with_status=False))
-    rows = list(flags_qs[:PER_PAGE])
+    # A row shows the headline, never the numbers behind it (a JSON document with months of days).
+    rows = list(flags_qs.defer("numbers")[:PER_PAGE])
     total = flags_qs.count() if len(rows) == PER_PAGE else len(rows)
     query = params.urlencode()
     status_links = []
@@ -110,10 +112,10 @@ def _queue_context(user, params: QueryDict) -> dict:
         "form": form, "flags": rows, "total": total, "counts": counts, "status_links": status_links,
         "queue_url": f"{reverse('review')}?{query}" if query else reverse("review"),
         "csv_url": f"{reverse('review_csv')}?{query}" if query else reverse("review_csv"),
-        "bulk_form": BulkForm(QueryDict()), "dismiss_reasons": Flag.DismissReason.choices,
-        "reassign_choices": review.reassign_choices(), "tomorrow": timezone.now().date() + timedelta(days=1),
+        "bulk_form": BulkForm(QueryDict()), "dismiss_reasons": DISMISS_CHOICES,
+        "tomorrow": timezone.now().date() + timedelta(days=1),
         "next_week": timezone.now().date() + timedelta(days=7),
-        "evaluation": flags.last_evaluation(), "skip_labels": flags.SKIP_LABELS,
+        "evaluation": review.evaluation_summary(user, flags.last_evaluation()), "skip_labels": flags.SKIP_LABELS,
     }
 
 
@@ -153,13 +155,21 @@ def queue_csv(request):
 
 
 
+def _span_text(span: dict | None) -> str:
+    """A flag's window as people write it ("Nov 6 – Dec 5, 2026"); flags keep ISO days in JSON."""
+    if not span or not span.get("start") or not span.get("end"):
+        return ""
+    return display.day_span(date.fromisoformat(span["start"]), date.fromisoformat(span["end"]))
+
+
 def _flag_context(request, flag: Flag, role: str, **extra) -> dict:
     numbers = flag.numbers or {}
     context = {
         "flag": flag, "role": role, "numbers": numbers, "chart": charts.flag_chart(numbers),
         "share_text": display.percent(numbers["share"]) if numbers.get("share") is not None else "",
+        "window_text": _span_text(numbers.get("window")), "baseline_text": _span_text(numbers.get("baseline")),
         "notes": review.notes_for(flag, role), "events": review.events_for(flag, role),
-        "dismiss_reasons": Flag.DismissReason.choices,
+        "dismiss_reasons": DISMISS_CHOICES,
         "reassign_form": ReassignForm(flag=flag) if role == "reviewer" else None,
         "tomorrow": timezone.now().date() + timedelta(days=1),
         "next_week": timezone.now().date() + timedelta(days=7),
@@ -171,7 +181,18 @@ def _flag_context(request, flag: Flag, role: str, **extra) -> dict:
 
 def flag_detail(request, pk):
     flag, role = _get_flag_for_user(request.user, pk)
+    if request.htmx and request.htmx.target == f"menu-{flag.pk}" and role == "reviewer" and flag.is_live:
+        # A queue row's "More": its actions, loaded when first opened rather than sent with every row.
+        return render(request, "review/queue.html#row-menu", _row_context(request, flag))
     return render(request, "review/flag.html", _flag_context(request, flag, role))
+
+
+def _row_context(request, flag: Flag, **extra) -> dict:
+    """One queue row, as the queue renders it (htmx swaps a row after an action on it)."""
+    flag.severity_rank = SEVERITY_RANK.get(flag.severity, 0)
+    return {"flag": flag, "dismiss_reasons": DISMISS_CHOICES, "tomorrow": timezone.now().date() + timedelta(days=1),
+            "next_week": timezone.now().date() + timedelta(days=7), "queue_url": back_to(request, reverse("review")),
+            **extra}
 
 
 @require_POST
@@ -192,23 +213,21 @@ def flag_action(request, pk, action):
         except review.ActionRefused as refused:
             error = str(refused)
     else:
-        error = " ".join(f"{form.fields[name].label or name.capitalize()}: {' '.join(errs)}" if name != "__all__"
-                         else " ".join(errs) for name, errs in form.errors.items())
+        error = " ".join(" ".join(errs) for errs in form.errors.values())
+    # What the reviewer typed survives an error: the form comes back as they left it, never reset.
+    typed = {"action": action, **{k: request.POST.get(k, "") for k in ("reason", "text", "until")}} if error else {}
     flag, role = _get_flag_for_user(request.user, pk)
+    from_queue = request.POST.get("from") == "queue"
     if request.htmx:
-        if request.POST.get("from") == "queue":
-            flag.severity_rank = SEVERITY_RANK.get(flag.severity, 0)
-            context = {"flag": flag, "row_notice": notice, "row_error": error, "dismiss_reasons": Flag.DismissReason.choices,
-                       "tomorrow": timezone.now().date() + timedelta(days=1),
-                       "next_week": timezone.now().date() + timedelta(days=7),
-                       "queue_url": back_to(request, reverse("review"))}
-            return render(request, "review/queue.html#flag-row", context)
+        if from_queue:
+            return render(request, "review/queue.html#flag-row",
+                          _row_context(request, flag, row_notice=notice, row_error=error, typed=typed))
         return render(request, "review/flag.html#flag-body",
-                      _flag_context(request, flag, role, notice=notice, error=error))
+                      _flag_context(request, flag, role, notice=notice, error=error, typed=typed))
     if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, notice)
+        # Without JavaScript too: the flag's page with the message and the fields as they were typed.
+        return render(request, "review/flag.html", _flag_context(request, flag, role, error=error, typed=typed))
+    messages.success(request, notice)
     return redirect(back_to(request, flag.get_absolute_url()))
 
 
@@ -292,8 +311,14 @@ def _preview(form) -> dict | None:
         return None
     proposed = form.policy()
     rows, total = budgets.preview_policy(proposed)
-    return {"policy": proposed, "rows": rows, "total": total,
-            "month": proposed.effective_from.replace(day=1)}
+    # People whose budget changes the same way are one line ("14 people"), not 14 identical rows.
+    groups: dict[tuple, dict] = {}
+    for row in rows:
+        group = groups.setdefault((row.before, row.after, row.after_text), {
+            "people": [], "before": row.before, "after": row.after, "change": row.change, "after_text": row.after_text})
+        group["people"].append(row.person.name)
+    return {"policy": proposed, "groups": list(groups.values()), "total": total,
+            "month": proposed.effective_from.replace(day=1), "shown": len(rows)}
 
 
 @admin_required
@@ -317,7 +342,9 @@ def budget_list(request):
                 messages.success(request, f"Added: {policy}.")
                 return redirect("budgets")
         return render(request, "review/budgets.html", _budgets_context(form, _preview(form)))
-    form = PolicyForm(initial={"effective_from": timezone.now().date().replace(day=1) + timedelta(days=32)})
+    # The first of next month: budgets are thought of by the month.
+    next_month = (timezone.now().date().replace(day=1) + timedelta(days=32)).replace(day=1)
+    form = PolicyForm(initial={"effective_from": next_month})
     return render(request, "review/budgets.html", _budgets_context(form))
 
 

@@ -10,7 +10,7 @@ from leaderboard import cache, rollups
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leaderboard', '0013_export_origins_connection_and_telemetry'),
+        ('leaderboard', '0014_fair_flags_held_uploads_and_rules'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
