@@ -59,7 +59,7 @@ def test_a_colleague_sees_bands_listed_by_band_then_name_and_their_own_exact_ran
     assert shown(board) == [
         ("Top 25%", "Otto Outsider", "Top 25%"),
         ("Top half", "Sam Lead", "Top half"),
-        ("3", "Erin Employee", "3K"),
+        ("3", "Erin Employee", "3.0K"),
         ("Bottom half", "Lee Report", "Bottom half"),
         ("Bottom half", "Maria Manager", "Bottom half"),
     ]
@@ -74,8 +74,8 @@ def test_a_manager_sees_her_reporting_lines_numbers_and_bands_for_everyone_else(
     rows = {row.name: (row.band or row.rank, row.value_display) for row in board.rows}
     assert rows == {
         "Otto Outsider": ("Top 25%", "Top 25%"),
-        "Sam Lead": (2, "4K"),
-        "Erin Employee": (3, "3K"),
+        "Sam Lead": (2, "4.0K"),
+        "Erin Employee": (3, "3.0K"),
         "Maria Manager": (4, "500"),
         "Lee Report": (4, "500"),
     }
@@ -93,7 +93,7 @@ def test_with_bands_off_colleagues_see_numbers_and_ranks(week_of_usage):
     OrgSettings.objects.update_or_create(pk=1, defaults={"peer_bands": False})
     board = board_for(week_of_usage.erin)
     assert not board.banded
-    assert shown(board)[0] == ("1", "Otto Outsider", "10K")
+    assert shown(board)[0] == ("1", "Otto Outsider", "10.0K")
 
 
 def test_hidden_and_anonymous_people_still_count_in_the_bands(week_of_usage):
@@ -118,10 +118,10 @@ def test_the_page_shows_a_colleague_no_exact_figure(week_of_usage, login):
     body = login(week_of_usage.erin).get(reverse("board"), {"period": "7d"}).content.decode()
     otto_row = body.split("Otto Outsider</a>")[1].split("</tr>")[0]
     assert "Top 25%" in otto_row
-    assert "10K" not in otto_row and "$2.00" not in otto_row
+    assert "10.0K" not in otto_row and "$2.00" not in otto_row
     assert 'data-note="bands"' in body
     mine = body.split('id="my-row"')[1].split("</tr>")[0]
-    assert "3K" in mine and "$3.00" in mine
+    assert "3.0K" in mine and "$3.00" in mine
 
 
 def test_the_csv_follows_the_viewers_rights(week_of_usage, login):
@@ -158,7 +158,7 @@ def test_a_colleagues_page_shows_their_place_as_a_band(week_of_usage, login):
     body = login(week_of_usage.erin).get(reverse("person", args=[week_of_usage.otto.pk]), {"period": "7d"})
     body = body.content.decode()
     assert 'data-stat="band"' in body and "Top 25%" in body
-    assert "Rank by tokens" not in body and "10K" not in body
+    assert "Rank by tokens" not in body and "10.0K" not in body
     # Their manager sees the numbers.
     body = login(week_of_usage.maria).get(reverse("person", args=[week_of_usage.erin.pk]), {"period": "7d"})
     assert "Rank by tokens" in body.content.decode()

@@ -83,6 +83,13 @@ def browser_login(page, live_server, person, password: str = PASSWORD):
     return page
 
 
+def open_menu_if_folded(page) -> None:
+    """On a phone the links are behind "Menu"."""
+    toggle = page.locator("label.nav-toggle-label")
+    if toggle.is_visible():
+        toggle.click()
+
+
 def htmx_settled(page) -> None:
     """Wait until htmx has no request in flight and nothing swapping or settling: a person reads the
     page before changing the next filter; a test must too, or its change lands on a form being replaced."""

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from accounts.models import Person, ProviderIdentity
 from leaderboard import imports
 from leaderboard.models import PersonDay, UsageExport
-from tests.browser.conftest import browser_login, htmx_settled
+from tests.browser.conftest import browser_login, htmx_settled, open_menu_if_folded
 from tests.browser.test_review_journey import _morning
 from tests.test_boards import standard_week
 
@@ -43,13 +43,6 @@ def no_sideways_scroll(page) -> None:
 def imported(text: str, name: str) -> UsageExport:
     export, _ = imports.store_export(content=ContentFile(text.encode()), name=name, origin=UsageExport.Origin.UPLOAD)
     return imports.process_export(export.pk).export
-
-
-def open_menu_if_folded(page) -> None:
-    """On a phone the links are behind "Menu"."""
-    toggle = page.locator("label.nav-toggle-label")
-    if toggle.is_visible():
-        toggle.click()
 
 
 # --- Item 3: identities ------------------------------------------------------------------------

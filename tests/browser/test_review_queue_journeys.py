@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from leaderboard import display, flags, review
 from leaderboard.models import Flag, FlagEvent
-from tests.browser.conftest import browser_login, htmx_settled
+from tests.browser.conftest import browser_login, htmx_settled, open_menu_if_folded
 from tests.browser.test_review_journey import _morning
 
 WIDTHS = pytest.mark.parametrize("width", [1366, 390], ids=["laptop", "phone"])
@@ -201,6 +201,7 @@ def test_a_page_that_is_not_mine_says_so_in_the_apps_own_page(page, live_server,
         response = page.goto(f"{live_server.url}{path}")
         assert response.status == 404, path
         assert page.get_by_role("heading", name="You don’t have access to this, or it doesn’t exist").is_visible()
+        open_menu_if_folded(page)
         assert page.get_by_role("navigation", name="Main").get_by_role("link", name=re.compile("My usage")).count()
         body = page.locator("body").inner_text()
         assert "URLconf" not in body and "Using the URLconf" not in body and "Django" not in body
@@ -218,6 +219,9 @@ def test_my_flags_are_in_the_navigation_near_the_top_and_keep_the_reply_after_re
     at_width(page, width)
     browser_login(page, live_server, cast.erin)
     nav = page.get_by_role("navigation", name="Main")
+    if width == 390:  # the links are folded behind "Menu", which carries the badge
+        assert re.search(r"Menu\s*1\s*open flag", nav.locator("label.nav-toggle-label").inner_text())
+    open_menu_if_folded(page)
     assert nav.get_by_role("link", name=re.compile(r"My usage\s*1\s*open flag")).is_visible()
 
     nav.get_by_role("link", name=re.compile("My usage")).click()
