@@ -44,14 +44,20 @@ def bench_database(kind: str, folder: Path, *, name: str):
         raise SystemExit(f"unknown database {kind}")
 
 
+# The log lines of the last command manage() ran.
+last_log: list[str] = []
+
+
 def manage(env, *args) -> tuple[float, int, str]:
-    """Run a manage.py command in a child process: (seconds, peak RSS in MB of that child, output)."""
+    """Run a manage.py command in a child process: (seconds, peak RSS in MB of that child, output).
+    Its log (stderr) is kept in ``last_log``."""
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "benchmarks.child", "manage.py", *args], cwd=ROOT, env=env,
                             capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    last_log[:] = result.stderr.splitlines()
     *lines, peak = result.stdout.strip().splitlines()
     return seconds, int(peak.split()[-1]), "\n".join(lines)
 
