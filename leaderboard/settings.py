@@ -289,7 +289,8 @@ CELERY_BEAT_SCHEDULE = {
     # The Health page keeps a week of task runs.
     "forget-old-task-runs": {"task": "leaderboard.tasks.forget_old_task_runs", "schedule": crontab(hour=3, minute=30)},
     # Each connection has its own interval (hourly by default); this only looks for the ones due.
-    "sync-due-connections": {"task": "leaderboard.tasks.sync_due_connections", "schedule": timedelta(minutes=5)},
+    "sync-due-connections": {"task": "leaderboard.tasks.sync_due_connections",
+                             "schedule": timedelta(seconds=env.int("CONNECTION_SWEEP_SECONDS", default=5 * 60))},
 }
 
 # --- Imports ------------------------------------------------------------------------------------
