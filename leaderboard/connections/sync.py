@@ -110,7 +110,8 @@ def claim(connection_id: int, *, force: bool = False, owner: str = "") -> tuple[
     ``owner`` is the task's id: a task retried after losing its database finds its own lease still
     held (it could not give it back) and carries on at once instead of waiting for it to expire."""
     now = timezone.now()
-    owner = owner or uuid.uuid4().hex
+    # A task id is a UUID: without its dashes it fits the column as our own tokens do.
+    owner = owner.replace("-", "")[:32] or uuid.uuid4().hex
     free = Connection.objects.filter(_free(now) | Q(lease_owner=owner), pk=connection_id, enabled=True)
     take = {"lease_owner": owner, "lease_expires_at": now + settings.CONNECTION_LEASE, "last_attempt_at": now,
             "sync_requested_at": None}
