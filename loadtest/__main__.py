@@ -35,6 +35,7 @@ def main() -> int:
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--telemetry-per-second", type=float, default=1000 / 60, help="the telemetry goal: 1,000 a minute")
     parser.add_argument("--skip-alone", action="store_true", help="don't time the import alone first")
+    parser.add_argument("--keep", action="store_true", help="leave the database behind, to look into it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="loadtest-") as folder:
         run(args, Path(folder))
@@ -76,23 +77,31 @@ def run(args, folder: Path) -> None:
             print(f"  the import alone: {alone['seconds']:.1f} s in the worker ({alone['end_to_end']:.1f} s from "
                   f"queued to done), {alone['rows']:,} rows", flush=True)
             wait_for_quiet(env)
+        alone_pages = time_pages(plan)
         port = board_bench.free_port()
         processes.append(start_gunicorn(env, port, args.web_workers, folder))
         warm_up(port, plan)
         plan_file = folder / "plan.json"
         plan_file.write_text(json.dumps(plan))
+        before = os.getloadavg()[0]
         export = queue_file(files[1])
         stats = run_locust(env, port, plan_file, folder, users=args.users, seconds=args.seconds)
+        # The machine's load average before and at the end of the run: a shared machine's other work shows here.
+        plan["load_average"] = (before, os.getloadavg()[0])
         under_load = wait_for_import(export, timeout=IMPORT_TIMEOUT)
         report(args, stats, alone, under_load, plan)
+        report_alone(alone_pages)
     finally:
         for process in reversed(processes):
             stop(process)
         from django.db import connections
 
         connections.close_all()
-        with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        if args.keep:
+            print(f"  kept: DATABASE_URL={env['DATABASE_URL']}; plan {folder / 'plan.json'} (gone with its folder)")
+        else:
+            with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
 
 
 # --- The company, its people's sessions, the files ------------------------------------------------
@@ -131,14 +140,14 @@ def prepare(args, folder: Path) -> tuple[dict, list[Path]]:
     for lead in Person.objects.filter(pk__in=leads).order_by("pk"):
         open_flags = list(Flag.objects.filter(person__manager=lead).values_list("pk", flat=True)[:50])
         if open_flags:
-            managers.append({"session": session(lead), "team": lead.team_id, "flags": open_flags})
+            managers.append({"session": session(lead), "team": lead.team_id, "flags": open_flags, "pk": lead.pk})
         if len(managers) == 12:
             break
     if not managers:
         raise SystemExit("no manager has flags in their line: the review pages would not be exercised")
     _, token = tokens.create_token(name="load test", by=None)
     plan = {
-        "employees": [{"session": session(p), "team": p.team_id} for p in employees],
+        "employees": [{"session": session(p), "team": p.team_id, "pk": p.pk} for p in employees],
         "managers": managers,
         "token": token,
         "agent_emails": [p.email for p in employees[:20]],
@@ -202,6 +211,56 @@ def wait_for_quiet(env: dict, timeout: float = 300) -> None:
         if quiet_since and time.monotonic() - quiet_since > 3:
             return
         time.sleep(0.5)
+
+
+# --- Each page alone ---------------------------------------------------------------------------------
+
+# One URL per line of the locust report (loadtest/locustfile.py varies the filters).
+PAGES = {
+    "board: 30 days, tokens": ("employee", "/?period=30d&metric=tokens"),
+    "board: other period and metric": ("employee", "/?period=quarter&metric=cost"),
+    "board: one vendor": ("employee", "/?period=30d&metric=cost&vendor=openai"),
+    "board: my team": ("employee", "/?period=30d&metric=tokens&team={team}"),
+    "board: year, a later page": ("employee", "/?period=year&metric=tokens&page=7"),
+    "teams": ("employee", "/teams/"),
+    "my usage": ("employee", "/me/"),
+    "board CSV": ("employee", "/board.csv?period=30d&metric=tokens"),
+    "review queue": ("manager", "/review/"),
+    "review queue, filtered": ("manager", "/review/?status=all&sort=severity"),
+    "a flag": ("manager", "/review/{flag}/"),
+}
+
+
+def time_pages(plan: dict) -> dict:
+    """Each page asked by one person at a time, in this process (the test client): the first time
+    (what the post-import warm-up left cold: this filter, this person) and again (warm)."""
+    from django.test import Client
+
+    from accounts.models import Person
+
+    clients = {}
+    for role, who in (("employee", plan["employees"][0]), ("manager", plan["managers"][0])):
+        clients[role] = Client()
+        clients[role].force_login(Person.objects.get(pk=who["pk"]))
+    values = {"team": plan["employees"][0]["team"], "flag": plan["managers"][0]["flags"][0]}
+    found = {}
+    for name, (role, path) in PAGES.items():
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            response = clients[role].get(path.format(**values))
+            times.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise SystemExit(f"{name}: {path} answered {response.status_code}")
+        found[name] = {"first": times[0], "warm": min(times[1:])}
+    return found
+
+
+def report_alone(pages: dict) -> None:
+    print("\n  each page alone, before the load (ms, one request at a time; first = cold for this filter "
+          "and person, warm = asked again)")
+    for name, found in pages.items():
+        print(f"  {name:<32} first {found['first']:>7.0f}  warm {found['warm']:>7.0f}")
 
 
 # --- Processes --------------------------------------------------------------------------------------
@@ -290,7 +349,8 @@ def report(args, stats: list[dict], alone: dict | None, under_load: dict, plan: 
         print(f"  {name:<32} {int(row['Request Count']):>8} {int(row['Failure Count']):>6} "
               f"{float(row['Requests/s']):>6.1f} {row['50%']:>6} {row['95%']:>6} {row['99%']:>6} "
               f"{float(row['Max Response Time']):>6.0f}{flag}")
-    print(f"  (milliseconds; goals: 0 errors, p99 under {GOAL_P99_MS} ms per page)")
+    print(f"  (milliseconds; goals: 0 errors, p99 under {GOAL_P99_MS} ms per page; the machine's load average "
+          f"{plan['load_average'][0]:.1f} before, {plan['load_average'][1]:.1f} at the end)")
     line = f"  the import under load: {under_load['seconds']:.1f} s in the worker ({under_load['end_to_end']:.1f} s " \
            f"from queued to done), {under_load['rows']:,} rows"
     if alone:
