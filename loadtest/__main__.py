@@ -316,7 +316,8 @@ def run_locust(env: dict, port: int, plan_file: Path, folder: Path, *, users: in
     prefix = folder / "locust"
     agents = 2  # loadtest/locustfile.py's Agent.fixed_count: on top of the people
     command = [sys.executable, "-m", "locust", "-f", str(ROOT / "loadtest" / "locustfile.py"), "--headless",
-               "--users", str(users + agents), "--spawn-rate", str(users), "--run-time", f"{seconds}s",
+               # The office arriving over five seconds, not in the same millisecond.
+               "--users", str(users + agents), "--spawn-rate", str(max(1, users // 5)), "--run-time", f"{seconds}s",
                "--host", f"http://127.0.0.1:{port}", "--csv", str(prefix), "--only-summary", "--stop-timeout", "10",
                "--loglevel", "WARNING"]
     result = subprocess.run(command, cwd=ROOT, env={**env, "LOADTEST_PLAN": str(plan_file)}, capture_output=True,

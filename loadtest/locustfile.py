@@ -25,8 +25,8 @@ _agent_minutes = itertools.count()
 
 class Person(HttpUser):
     abstract = True
-    # Somebody reading a page before opening the next.
-    wait_time = between(0.5, 2.0)
+    # Somebody reading a page before opening the next: a few seconds.
+    wait_time = between(2.0, 6.0)
     plan: dict
 
     def on_start(self):
