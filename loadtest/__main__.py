@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from datetime import date, timedelta
@@ -85,7 +86,10 @@ def run(args, folder: Path) -> None:
         plan_file.write_text(json.dumps(plan))
         before = os.getloadavg()[0]
         export = queue_file(files[1])
+        watcher = VersionWatcher()
+        watcher.start()
         stats = run_locust(env, port, plan_file, folder, users=args.users, seconds=args.seconds)
+        plan["versions_moved"] = watcher.finish()
         # The machine's load average before and at the end of the run: a shared machine's other work shows here.
         plan["load_average"] = (before, os.getloadavg()[0])
         under_load = wait_for_import(export, timeout=IMPORT_TIMEOUT)
@@ -263,6 +267,37 @@ def report_alone(pages: dict) -> None:
         print(f"  {name:<32} first {found['first']:>7.0f}  warm {found['warm']:>7.0f}")
 
 
+class VersionWatcher(threading.Thread):
+    """How often each data version (leaderboard/cache.py) moved while locust ran, looked at twice a
+    second: each move sends the pages that depend on it back to computing from the rollups."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.stopping = threading.Event()
+        self.moved: dict[str, int] = {}
+
+    def run(self):
+        from django.db import connection
+
+        from leaderboard import cache
+
+        seen = None
+        try:
+            while not self.stopping.wait(0.5):
+                now = cache.current()
+                if seen is not None:
+                    for name in cache.VERSIONS:
+                        self.moved[name] = self.moved.get(name, 0) + (getattr(now, name) != getattr(seen, name))
+                seen = now
+        finally:
+            connection.close()
+
+    def finish(self) -> dict[str, int]:
+        self.stopping.set()
+        self.join(timeout=10)
+        return self.moved
+
+
 # --- Processes --------------------------------------------------------------------------------------
 
 
@@ -357,6 +392,8 @@ def report(args, stats: list[dict], alone: dict | None, under_load: dict, plan: 
     if alone:
         line += f"; alone: {alone['seconds']:.1f} s, so {under_load['seconds'] / alone['seconds']:.2f}x under load"
     print(line, flush=True)
+    moved = ", ".join(f"{name} {count}" for name, count in plan["versions_moved"].items())
+    print(f"  data versions moved during the run (each move leaves the values cached under it cold): {moved}")
 
 
 if __name__ == "__main__":
