@@ -9,7 +9,7 @@ PORT ?= 8000
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/leaderboard
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-sqlite test-postgres bench lint format services demo screenshots clean
+.PHONY: run test test-sqlite test-postgres bench loadtest lint format services demo screenshots clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ services:
 ## make bench: the speed benchmarks, reported as ratios against a reference measured in the same run.
 bench: $(STAMP) services
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+## make loadtest: 50 people on gunicorn while a million-row import and telemetry run (not part of `make test`).
+loadtest: $(STAMP) services
+	$(BIN)/python -m pip install --quiet -e ".[load]"
+	$(BIN)/python -m loadtest $(LOAD_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --verbosity 0

@@ -57,12 +57,12 @@ def write_roster(path: Path, people: int) -> Path:
     return path
 
 
-def write_generic(path: Path, people: int, days: int) -> Path:
+def write_generic(path: Path, people: int, days: int, *, start: date = START) -> Path:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(HEADER)
         for d in range(days):
-            day = (START + timedelta(days=d)).isoformat()
+            day = (start + timedelta(days=d)).isoformat()
             for n in range(people):
                 writer.writerow([day, email(n), "mistral", "mistral-large-2", 1000 + n, 200 + d, 50_000, 3000, 12,
                                  "1.25"])

@@ -362,11 +362,41 @@ def remember(key: str, compute: Callable[[], Any], seconds: int, *, per_person: 
     if found is None:
         found = cache.get(key)
         if found is None:
-            found = compute()
-            cache.set(key, found, seconds)
+            found = _computed_once(key, compute, seconds)
         # The shared cache does not say how long a time-bound entry has left: trust it for at most a
         # minute here, so no process serves it much past its expiry.
         kept.set(key, found, seconds if seconds >= LASTING_SECONDS else min(seconds, RECENT_SECONDS))
+    return found
+
+
+# A value missing under its versions is computed by one process at a time; the others asking for it
+# meanwhile wait for it to land in the shared cache, up to this long, then compute it themselves.
+# After an import, the office opening the board at once would otherwise compute the same
+# 10,000-person ranking once per request, all together (docs/performance.md, "Load").
+COMPUTE_WAIT_SECONDS = 10
+COMPUTE_POLL_SECONDS = 0.05
+
+
+def _computed_once(key: str, compute: Callable[[], Any], seconds: int) -> Any:
+    computing = f"computing:{key}"
+    mine = cache.add(computing, 1, COMPUTE_WAIT_SECONDS)
+    if not mine:
+        deadline = time.monotonic() + COMPUTE_WAIT_SECONDS
+        # No marker to be found (the computing process failed or finished; Redis out of reach): compute.
+        while cache.get(computing) is not None and time.monotonic() < deadline:
+            time.sleep(COMPUTE_POLL_SECONDS)
+            found = cache.get(key)
+            if found is not None:
+                return found
+        found = cache.get(key)
+        if found is not None:
+            return found
+    try:
+        found = compute()
+        cache.set(key, found, seconds)
+    finally:
+        if mine:
+            cache.delete(computing)
     return found
 
 

@@ -268,12 +268,16 @@ CELERY_TASK_SOFT_TIME_LIMIT = IMPORT_TIME_LIMIT - 60
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="leaderboard")
-# One queue by default. Separated, imports, notifications and the rest get queues of their own, so
-# that a long import never delays an email and each kind of work can have workers of its own
-# (README, "Running it in production").
+# One queue by default. Separated, imports, syncs, telemetry, notifications and the rest get queues
+# of their own, so that a long import never delays an email or today's telemetry, and each kind of
+# work can have workers of its own (README, "Running it in production").
 if env.bool("CELERY_SEPARATE_QUEUES", default=False):
     CELERY_TASK_ROUTES = {
         "leaderboard.tasks.import_export": {"queue": "imports"},
+        # A sync waits on a provider for minutes at a time (and imports its answers in-process).
+        "leaderboard.tasks.sync_connection": {"queue": "syncs"},
+        # Every few seconds, all day: never behind a million-row import.
+        "leaderboard.tasks.fold_telemetry": {"queue": "telemetry"},
         "leaderboard.tasks.send_notification": {"queue": "notifications"},
         "leaderboard.tasks.send_digests": {"queue": "notifications"},
     }
@@ -291,7 +295,8 @@ CELERY_BEAT_SCHEDULE = {
     # The Health page keeps a week of task runs.
     "forget-old-task-runs": {"task": "leaderboard.tasks.forget_old_task_runs", "schedule": crontab(hour=3, minute=30)},
     # Each connection has its own interval (hourly by default); this only looks for the ones due.
-    "sync-due-connections": {"task": "leaderboard.tasks.sync_due_connections", "schedule": timedelta(minutes=5)},
+    "sync-due-connections": {"task": "leaderboard.tasks.sync_due_connections",
+                             "schedule": timedelta(seconds=env.int("CONNECTION_SWEEP_SECONDS", default=5 * 60))},
 }
 
 # --- Imports ------------------------------------------------------------------------------------

@@ -122,12 +122,13 @@ def warm_boards() -> None:
 # --- Provider connections (their command twin: ``sync``) -----------------------------------------
 
 
-@shared_task(**TRANSIENT)
-def sync_connection(connection_id: int) -> None:
+@shared_task(bind=True, **TRANSIENT)
+def sync_connection(self, connection_id: int) -> None:
     """Claims the connection (nothing happens if it is running elsewhere, or not due and not asked
     for), syncs it, and queues what follows for the people whose numbers moved. A provider's errors
-    end the run with the reason on its row; only database outages are retried here."""
-    outcome = connection_sync.run(connection_id)
+    end the run with the reason on its row; only database outages are retried here, and the retry
+    (the same task id) takes back the lease its first attempt could not give back."""
+    outcome = connection_sync.run(connection_id, owner=self.request.id or "")
     if outcome is not None:
         after_usage_changed(outcome.people)
 

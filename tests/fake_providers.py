@@ -134,10 +134,12 @@ class FakeProviders:
 
     # --- answering ----------------------------------------------------------------------------
 
-    def answer(self, vendor: str, method: str, path: str, query: list, body: dict | None, headers: dict):
+    def answer(self, vendor: str, method: str, path: str, query: list, body: dict | None, headers: dict, *,
+               late: bool = False):
+        """``late``: the answer to a request already delayed, which no fault applies to again."""
         with self.lock:
             self.requests.append(Request(vendor, method, path, query, body, headers))
-            for fault in self.faults:
+            for fault in [] if late else self.faults:
                 if fault.times > 0 and fault.match in path:
                     fault.times -= 1
                     if fault.delay:
@@ -347,7 +349,7 @@ def _handler(fake: FakeProviders):
             result = fake.answer(vendor, method, path, parse_qsl(parts.query), body, headers)
             if result[0] == "delay":
                 threading.Event().wait(result[1])
-                result = fake.answer(vendor, method, path, parse_qsl(parts.query), body, headers)
+                result = fake.answer(vendor, method, path, parse_qsl(parts.query), body, headers, late=True)
                 fake.requests.pop()  # the same request, answered late: counted once
             status, payload, extra = result
             data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()

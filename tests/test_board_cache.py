@@ -4,6 +4,8 @@ shows on the next request, with no stale page in between."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
@@ -219,6 +221,34 @@ def locmem_without_entries():
     from django.core.cache.backends.locmem import LocMemCache
 
     return LocMemCache("lost", {})
+
+
+def test_a_value_missing_is_computed_once_while_the_others_asking_for_it_wait(monkeypatch):
+    """The office opening the board right after an import: one request computes the ranking, the rest
+    get what it computed (each gunicorn worker is a process of its own; threads stand in for them)."""
+    version = cache.Versions(rollups=7, people=1)
+    computed = []
+
+    def rank():
+        computed.append(1)
+        cache.time.sleep(0.3)
+        return "everyone's ranking"
+
+    answers = []
+    crowd = [threading.Thread(target=lambda: answers.append(cache.cached(version, "board", ("30d",), rank)))
+             for _ in range(6)]
+    for person in crowd:
+        person.start()
+    for person in crowd:
+        person.join(timeout=15)
+    assert answers == ["everyone's ranking"] * 6 and computed == [1]
+
+
+def test_a_value_whose_computing_process_died_is_computed_by_the_next_to_ask():
+    version = cache.Versions(rollups=8, people=1)
+    key = cache.key(version, "board", ("30d",), (cache.ROLLUPS, cache.PEOPLE))
+    cache.cache.set(f"computing:{key}", 1, 1)  # a marker left behind, that expires
+    assert cache.cached(version, "board", ("30d",), lambda: "computed") == "computed"
 
 
 def test_a_crowd_opening_their_own_pages_leaves_the_shared_rankings_in_the_process(monkeypatch):

@@ -78,10 +78,17 @@ def _free(now) -> Q:
     return Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
 
 
+def _interrupted(now) -> Q:
+    """A run that never gave its lease back and stopped renewing it: its worker died (SIGKILL, the
+    machine gone), or lost the database and could not even record its end."""
+    return ~Q(lease_owner="") & Q(lease_expires_at__lt=now)
+
+
 def due(now=None) -> list[int]:
-    """Connections whose sync is due (or asked for) and that nobody is running."""
+    """Connections whose sync is due (or asked for, or was cut short) and that nobody is running."""
     now = now or timezone.now()
-    wanted = Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now) | Q(sync_requested_at__isnull=False)
+    wanted = (Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now) | Q(sync_requested_at__isnull=False)
+              | _interrupted(now))
     candidates = Connection.objects.filter(_free(now), wanted, enabled=True)
     # A refused credential stays refused until an admin replaces it (or asks for a sync anyway).
     candidates = candidates.exclude(Q(status=Connection.Status.STOPPED) & Q(sync_requested_at__isnull=True))
@@ -95,12 +102,17 @@ def request_sync(connection: Connection) -> bool:
     return bool(Connection.objects.filter(_free(now), pk=connection.pk).update(sync_requested_at=now))
 
 
-def claim(connection_id: int, *, force: bool = False) -> tuple[Connection, str, str] | None:
-    """Take the connection's lease when it is free and the sync is due, asked for, or ``force``d (the
-    command). Returns (connection, owner token, trigger), or None when it is not this caller's to run."""
+def claim(connection_id: int, *, force: bool = False, owner: str = "") -> tuple[Connection, str, str] | None:
+    """Take the connection's lease when it is free and the sync is due, asked for, ``force``d (the
+    command), or was cut short. Returns (connection, owner token, trigger), or None when it is not this
+    caller's to run.
+
+    ``owner`` is the task's id: a task retried after losing its database finds its own lease still
+    held (it could not give it back) and carries on at once instead of waiting for it to expire."""
     now = timezone.now()
-    owner = uuid.uuid4().hex
-    free = Connection.objects.filter(_free(now), pk=connection_id, enabled=True)
+    # A task id is a UUID: without its dashes it fits the column as our own tokens do.
+    owner = owner.replace("-", "")[:32] or uuid.uuid4().hex
+    free = Connection.objects.filter(_free(now) | Q(lease_owner=owner), pk=connection_id, enabled=True)
     take = {"lease_owner": owner, "lease_expires_at": now + settings.CONNECTION_LEASE, "last_attempt_at": now,
             "sync_requested_at": None}
     for trigger, condition in (
@@ -108,10 +120,24 @@ def claim(connection_id: int, *, force: bool = False) -> tuple[Connection, str, 
         (SyncRun.Trigger.MANUAL, Q(sync_requested_at__isnull=False)),
         (SyncRun.Trigger.SCHEDULE, (Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now))
          & ~Q(status=Connection.Status.STOPPED)),
+        (None, Q(lease_owner=owner) | _interrupted(now)),
     ):
         if condition is not None and free.filter(condition).update(**take):
-            return Connection.objects.get(pk=connection_id), owner, trigger
+            return Connection.objects.get(pk=connection_id), owner, _close_interrupted(connection_id, trigger)
     return None
+
+
+def _close_interrupted(connection_id: int, trigger: str | None) -> str:
+    """The lease is ours: a run still marked running was cut short. Say so on its row, and carry on
+    for what it was started for (its trigger, unless someone asked for this run)."""
+    stale = list(SyncRun.objects.filter(connection_id=connection_id, status=SyncRun.Status.RUNNING))
+    for run in stale:
+        run.status, run.finished_at = SyncRun.Status.FAILED, timezone.now()
+        run.error = "Cut short (its worker stopped, or lost the database); the next run carried on from where it got to."
+        run.save(update_fields=["status", "finished_at", "error"])
+    if stale and trigger in (None, SyncRun.Trigger.SCHEDULE):
+        return stale[0].trigger
+    return trigger or SyncRun.Trigger.SCHEDULE
 
 
 def _release(connection: Connection, owner: str, **fields) -> None:
@@ -240,9 +266,10 @@ def _superseded(export: UsageExport) -> bool:
     return newer.exists()
 
 
-def run(connection_id: int, *, force: bool = False, on: date | None = None) -> Outcome | None:
-    """Claim the connection and sync it (None: not due, or someone else is running it)."""
-    claimed = claim(connection_id, force=force)
+def run(connection_id: int, *, force: bool = False, on: date | None = None, owner: str = "") -> Outcome | None:
+    """Claim the connection and sync it (None: not due, or someone else is running it). ``owner``: as
+    ``claim`` says."""
+    claimed = claim(connection_id, force=force, owner=owner)
     if claimed is None:
         return None
     connection, owner, trigger = claimed
