@@ -56,8 +56,8 @@ def queue_import(export: UsageExport) -> None:
 
 
 def queue_telemetry_fold() -> None:
-    """A telemetry batch was kept: fold it (and whatever else arrived) soon. Once per few seconds,
-    however many batches arrive: each fold takes every batch waiting."""
+    """A telemetry batch was kept: fold it (and whatever else arrived) soon. Once per
+    ``TELEMETRY_FOLD_EVERY`` seconds, however many batches arrive: each fold takes every batch waiting."""
     if cache.first_in("telemetry-fold", settings.TELEMETRY_FOLD_EVERY):
         send_after_commit(fold_telemetry)
 
