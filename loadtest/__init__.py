@@ -3,7 +3,7 @@ a million-row import and the agents' telemetry run through a real Celery worker.
 
 `python -m loadtest [--people N] [--rows N] [--users N] [--seconds S] [--web-workers N]`:
 
-1. a fresh PostgreSQL database (``LOADTEST_DATABASE``, default ``lb_ops_load``) holding the boards
+1. a fresh PostgreSQL database (``LOADTEST_DATABASE``, default ``leaderboard_load``) holding the boards
    benchmark's company (benchmarks/boards.py: 10,000 people, a year of rollups), its flags evaluated;
 2. a Celery worker (2 processes, with beat) on Redis, and a 1,000,000-row generic CSV
    (benchmarks/ingestion.py) imported through it with nothing else running: the import's time alone;

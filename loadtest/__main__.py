@@ -20,7 +20,7 @@ from benchmarks import ingestion as ingestion_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("LOADTEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
-DATABASE = os.environ.get("LOADTEST_DATABASE", "lb_ops_load")
+DATABASE = os.environ.get("LOADTEST_DATABASE", "leaderboard_load")
 REDIS_URL = os.environ.get("LOADTEST_REDIS_URL", "redis://127.0.0.1:6379/8")
 GOAL_P99_MS = 300
 # Every wait has an end: a load test that hangs says so and stops.
