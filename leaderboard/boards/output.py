@@ -134,31 +134,16 @@ def trust_label(levels: Iterable[str]) -> str:
 # --- A board page's rows ------------------------------------------------------------------------
 
 
-@dataclass
-class RowOutput:
-    """What a board row shows beside its metric: spend, output (None: unknown), the two ratios and
-    the trust levels its numbers rest on."""
+class OutputFigures:
+    """The counts and ratios a row or a trend shows from its ``output`` (None: unknown), ``cost_usd``
+    and ``total_tokens``; "unknown" wherever no source reports output."""
 
-    total_tokens: int = 0
-    cost_usd: Decimal = Decimal(0)
-    unpriced: int = 0
-    output: Output | None = None
-    trust: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def known(self) -> bool:
-        return self.output is not None
+    output: Output | None
+    cost_usd: Decimal
+    total_tokens: int
 
     def _count(self, name: str) -> str:
         return "unknown" if self.output is None else f"{getattr(self.output, name):,}"
-
-    @property
-    def cost_display(self) -> str:
-        return display.money(self.cost_usd)
-
-    @property
-    def tokens_display(self) -> str:
-        return display.compact(self.total_tokens)
 
     @property
     def commits_display(self) -> str:
@@ -182,11 +167,35 @@ class RowOutput:
 
     @property
     def cost_per_pr_display(self) -> str:
-        return "unknown" if self.output is None else display.cost_per_pull_request(self.cost_per_pr)
+        return "unknown" if not self.known else display.cost_per_pull_request(self.cost_per_pr)
 
     @property
     def tokens_per_line_display(self) -> str:
-        return "unknown" if self.output is None else display.tokens_per_line(self.tokens_per_line)
+        return "unknown" if not self.known else display.tokens_per_line(self.tokens_per_line)
+
+
+@dataclass
+class RowOutput(OutputFigures):
+    """What a board row shows beside its metric: spend, output (None: unknown), the two ratios and
+    the trust levels its numbers rest on."""
+
+    total_tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+    unpriced: int = 0
+    output: Output | None = None
+    trust: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def known(self) -> bool:
+        return self.output is not None
+
+    @property
+    def cost_display(self) -> str:
+        return display.money(self.cost_usd)
+
+    @property
+    def tokens_display(self) -> str:
+        return display.compact(self.total_tokens)
 
     @property
     def trust_label(self) -> str:
@@ -270,7 +279,7 @@ def row_outputs(filters: BoardFilters, groups: list[tuple[int, ...]], *,
 
 
 @dataclass
-class OutputTrend:
+class OutputTrend(OutputFigures):
     """A person's output and cost per output by span (day or week) of a period, beside their team's
     median person; None where unknown."""
 
@@ -283,22 +292,6 @@ class OutputTrend:
     team_median_tokens_per_line: Decimal | None
     # Per span: (pull requests, cost per pull request or None, the team median's or None)
     points: list[tuple[int, Decimal | None, Decimal | None]]
-
-    @property
-    def cost_per_pr(self) -> Decimal | None:
-        return ratio(self.cost_usd, self.output, "pull_requests")
-
-    @property
-    def tokens_per_line(self) -> Decimal | None:
-        return ratio(self.total_tokens, self.output, "accepted_lines")
-
-    @property
-    def cost_per_pr_display(self) -> str:
-        return "unknown" if not self.known else display.cost_per_pull_request(self.cost_per_pr)
-
-    @property
-    def tokens_per_line_display(self) -> str:
-        return "unknown" if not self.known else display.tokens_per_line(self.tokens_per_line)
 
     @property
     def team_cost_per_pr_display(self) -> str:
@@ -319,21 +312,6 @@ class OutputTrend:
              "unknown" if team is None else display.cost_per_pull_request(team))
             for (first, last), (pulls, mine, team) in reversed(list(zip(self.spans, self.points, strict=True)))
         ]
-
-    def count_display(self, name: str) -> str:
-        return "unknown" if self.output is None else f"{getattr(self.output, name):,}"
-
-    @property
-    def commits_display(self) -> str:
-        return self.count_display("commits")
-
-    @property
-    def pull_requests_display(self) -> str:
-        return self.count_display("pull_requests")
-
-    @property
-    def accepted_lines_display(self) -> str:
-        return self.count_display("accepted_lines")
 
 
 def _median(values: list[Decimal]) -> Decimal | None:
