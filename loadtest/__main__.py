@@ -119,7 +119,7 @@ def prepare(args, folder: Path) -> tuple[dict, list[Path]]:
     from django.test import Client
 
     from accounts.models import Person
-    from leaderboard import flags
+    from leaderboard import flags, review
     from leaderboard.boards.filters import utc_today
     from leaderboard.models import Flag
     from leaderboard.telemetry import tokens
@@ -127,7 +127,8 @@ def prepare(args, folder: Path) -> tuple[dict, list[Path]]:
     started = time.monotonic()
     call_command("migrate", verbosity=0)
     company = board_bench.load_company(args.people)
-    evaluated = flags.evaluate(as_of=utc_today())
+    # Evaluated a week ago: the flags managers review are past their employee-first days.
+    evaluated = flags.evaluate(as_of=utc_today() - timedelta(days=7))
     print(f"\n== Load: {args.people:,} people, a year of rollups ({company['person_day']:,} PersonDay, "
           f"{company['daily']:,} DailyUsage rows), {Flag.objects.count():,} flags open; ready in "
           f"{time.monotonic() - started:.0f} s", flush=True)
@@ -142,7 +143,7 @@ def prepare(args, folder: Path) -> tuple[dict, list[Path]]:
     employees = [p for p in Person.objects.filter(status=Person.Status.ACTIVE).exclude(pk__in=leads).order_by("?")[:40]]
     managers = []
     for lead in Person.objects.filter(pk__in=leads).order_by("pk"):
-        open_flags = list(Flag.objects.filter(person__manager=lead).values_list("pk", flat=True)[:50])
+        open_flags = list(review.reviewable_flags(lead).filter(person__manager=lead).values_list("pk", flat=True)[:50])
         if open_flags:
             managers.append({"session": session(lead), "team": lead.team_id, "flags": open_flags, "pk": lead.pk})
         if len(managers) == 12:

@@ -57,26 +57,26 @@ class Employee(Person):
 
     @task(6)
     def board(self):
-        self.page("/?period=30d&metric=tokens", "board: 30 days, tokens", 'class="pinned-rows"')
+        self.page("/?period=30d&metric=tokens", "board: 30 days, tokens", 'class="board-table')
 
     @task(4)
     def board_filtered(self):
         period, metric = random.choice(PERIODS), random.choice(METRICS)
-        self.page(f"/?period={period}&metric={metric}", "board: other period and metric", 'class="board-table"')
+        self.page(f"/?period={period}&metric={metric}", "board: other period and metric", 'class="board-table')
 
     @task(2)
     def board_vendor(self):
         vendor = random.choice(["anthropic", "openai", "cursor"])
-        self.page(f"/?period=30d&metric=cost&vendor={vendor}", "board: one vendor", 'class="board-table"')
+        self.page(f"/?period=30d&metric=cost&vendor={vendor}", "board: one vendor", 'class="board-table')
 
     @task(2)
     def board_team(self):
-        self.page(f"/?period=30d&metric=tokens&team={self.plan['team']}", "board: my team", 'class="board-table"')
+        self.page(f"/?period=30d&metric=tokens&team={self.plan['team']}", "board: my team", 'class="board-table')
 
     @task(2)
     def board_year_page(self):
         self.page(f"/?period=year&metric=tokens&page={random.randint(2, 20)}", "board: year, a later page",
-                  'class="board-table"')
+                  'class="board-table')
 
     @task(2)
     def teams(self):
