@@ -333,9 +333,12 @@ def weeks_of(period: Period) -> list[tuple[date, date]]:
 def _team_days(person_id: int, team_id: int | None, period: Period) -> dict[int, dict[date, list]]:
     """Per person of the team (and the person), per day: [tokens, cost, Output or None]. One query:
     the spend and the output rollups side by side."""
-    people = Q(person_id=person_id)
+    members = Q(pk=person_id)
     if team_id is not None:
-        people |= Q(person__team_id=team_id) & ~Q(person__status=Person.Status.TERMINATED)
+        members |= Q(team_id=team_id) & ~Q(status=Person.Status.TERMINATED)
+    # The team's ids as a subquery: a join filtered on the team made PostgreSQL read every person's
+    # days of the period (300,000 rows for a 30-day period of 10,000 people) to keep a hundred's.
+    people = Q(person_id__in=Person.objects.filter(members).values("pk"))
     in_period = Q(day__gte=period.start, day__lte=period.end)
     zero = Value(0, output_field=BigIntegerField())
     spend = (PersonDay.objects.filter(people, in_period).order_by()

@@ -7,8 +7,10 @@ A page costs two queries whatever the company's size (see ``_usage_overview``), 
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -145,13 +147,14 @@ def usage_overview(
     return replace(overview, person=person)
 
 
-def company_weeks(period: Period, *, today: date, versions: Versions | None) -> list[tuple]:
+def company_weeks(period: Period, *, today: date, versions: Versions | None) -> Standing:
     """The company-wide part of every person page for a period: for each person on the roster (not
-    terminated) with rollups in the window, (id, privacy, tokens and active days in the period, tokens
-    in each of the last RANK_WEEKS weeks). One scan serves every person's page: cached."""
+    terminated) with rollups in the window, their privacy, tokens and active days in the period, and
+    tokens in each of the last RANK_WEEKS weeks, with everyone's places worked out. One scan and one
+    sort serve every person's page: cached."""
     weeks = _week_spans(today)
 
-    def scan() -> list[tuple]:
+    def scan() -> Standing:
         in_period = Q(day__gte=period.start, day__lte=period.end)
         # Prefixed names: an annotation called like a column ("active") would shadow it in the filters.
         columns = {
@@ -160,7 +163,7 @@ def company_weeks(period: Period, *, today: date, versions: Versions | None) -> 
         }
         for n, (start, end) in enumerate(weeks):
             columns[f"w{n}"] = Sum("total_tokens", filter=Q(day__gte=start, day__lte=end))
-        return list(
+        rows = (
             PersonDay.objects.filter(day__gte=min(period.start, weeks[0][0]), day__lte=max(period.end, today))
             .exclude(person__status=Person.Status.TERMINATED)
             .order_by()
@@ -168,8 +171,87 @@ def company_weeks(period: Period, *, today: date, versions: Versions | None) -> 
             .annotate(**columns)
             .values_list("person_id", "person__privacy", *columns)
         )
+        return Standing.of(rows)
 
-    return cache.cached(versions, "usage-everyone", (period.start, period.end, today), scan)
+    return cache.cached(versions, "usage-standing", (period.start, period.end, today), scan)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Everyone's numbers on the person pages, and what a person's place among them is read from.
+
+    ``rows``: person -> (privacy, tokens in the period, active days, tokens in each week).
+    ``ordered``: for the period's tokens and each week's, the positive values of the people on the
+    boards (employed, not hidden), ascending, so that a rank is a bisection instead of a pass over
+    ten thousand people on each person's first view. ``counted``: the period's positive tokens of
+    everyone, hidden people included (what a band is made of). ``climb``: the largest rise in rank
+    from the week before last to last week among the people on the boards, and who made it.
+    """
+
+    rows: dict[int, tuple]
+    ordered: tuple[list, ...]
+    counted: list
+    climb: int
+    climbers: frozenset[int]
+
+    # Where in a row's numbers the period's tokens and each week's tokens are.
+    TOKENS, FIRST_WEEK = 1, 3
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple]) -> Standing:
+        found = {pk: tuple(values) for pk, *values in rows}
+        shown = [values for values in found.values() if values[0] != Person.Privacy.HIDDEN]
+        columns = [cls.TOKENS, *range(cls.FIRST_WEEK, cls.FIRST_WEEK + RANK_WEEKS)]
+        ordered = tuple(sorted(v for values in shown if (v := values[column]) and v > 0) for column in columns)
+        counted = sorted(v for values in found.values() if (v := values[cls.TOKENS]) and v > 0)
+        climb, climbers = cls._climbers({pk: values for pk, values in found.items()
+                                         if values[0] != Person.Privacy.HIDDEN})
+        return cls(rows=found, ordered=ordered, counted=counted, climb=climb, climbers=climbers)
+
+    @classmethod
+    def _climbers(cls, rows: dict[int, tuple]) -> tuple[int, frozenset[int]]:
+        """The best rise in rank by tokens from the week before last to last week (ties share it)."""
+        last_week = cls.FIRST_WEEK + RANK_WEEKS - 2
+
+        def ranks(column: int) -> dict[int, int]:
+            return {pk: rank for rank, pk, _ in competition_ranks((pk, values[column] or 0)
+                                                                  for pk, values in rows.items())}
+
+        last, before = ranks(last_week), ranks(last_week - 1)
+        climbs = {pk: before[pk] - rank for pk, rank in last.items() if pk in before}
+        best = max(climbs.values(), default=0)
+        return best, frozenset(pk for pk, climb in climbs.items() if climb == best and best > 0)
+
+    def place(self, person_id: int, column: int) -> tuple[int | None, int]:
+        """(competition rank or None, how many are ranked) of the person in a column (0: the period,
+        1 + n: week n), among the people on the boards and the person themself, who always counts."""
+        values = self.ordered[column]
+        mine = self.rows.get(person_id)
+        own = (mine[self.TOKENS if column == 0 else self.FIRST_WEEK + column - 1] or 0) if mine else 0
+        hidden_self = mine is not None and mine[0] == Person.Privacy.HIDDEN and own > 0
+        ranked = len(values) + hidden_self
+        if own <= 0:
+            return None, ranked
+        return 1 + len(values) - bisect.bisect_right(values, own), ranked
+
+    def band_percentile(self, person_id: int) -> int | None:
+        mine = self.rows.get(person_id)
+        own = (mine[self.TOKENS] or 0) if mine else 0
+        if own <= 0 or not self.counted:
+            return None
+        above = len(self.counted) - bisect.bisect_right(self.counted, own)
+        return max(1, math.ceil((1 + above) * 100 / len(self.counted)))
+
+    def climb_of(self, person_id: int) -> int:
+        """The person's rise if it was the week's biggest, else 0."""
+        mine = self.rows.get(person_id)
+        if mine is not None and mine[0] == Person.Privacy.HIDDEN:
+            # A hidden person counts on their own page: the week's ranks are theirs to be among.
+            others = {pk: values for pk, values in self.rows.items() if values[0] != Person.Privacy.HIDDEN}
+            climb, climbers = self._climbers({**others, person_id: mine})
+        else:
+            climb, climbers = self.climb, self.climbers
+        return climb if person_id in climbers else 0
 
 
 def _usage_overview(
@@ -177,36 +259,18 @@ def _usage_overview(
 ) -> UsageOverview:
     """Everything a person page needs about ``person``, in two queries whatever the company's size:
 
-    - the company-wide PersonDay aggregate over the period and the last twelve weeks (``_everyone``,
+    - the company-wide PersonDay aggregate over the period and the last twelve weeks (``company_weeks``,
       shared by every person's page): the person's totals and rank in the period, their rank each
       week, who climbed most last week;
     - the person's own DailyUsage, all of it: the daily chart by vendor or model and the four token
       kinds (with ``detail``: only they and those above them see that), and the badges' history.
     """
     weeks = _week_spans(today)
-    names = ["person_id", "c_tokens", "c_active", *(f"w{n}" for n in range(len(weeks)))]
-    # Ranks count the people on the boards: employed, not hidden (the person themself always counts).
-    company = company_weeks(period, today=today, versions=versions)
-    everyone = [
-        dict(zip(names, (pk, *values), strict=True))
-        for pk, privacy, *values in company
-        if privacy != Person.Privacy.HIDDEN or pk == person.pk
-    ]
-    mine = next((row for row in everyone if row["person_id"] == person.pk), {})
-    # The place colleagues see as a band counts hidden people too (boards/bands.py).
-    own = mine.get("c_tokens") or 0
-    counted = [tokens for _pk, _privacy, tokens, *_rest in company if tokens and tokens > 0]
-    band_percentile = (max(1, math.ceil((1 + sum(1 for v in counted if v > own)) * 100 / len(counted)))
-                       if own > 0 and counted else None)
-
-    def rank_of(column: str) -> tuple[int | None, int]:
-        # The same competition rank as the board ("1, 2, 2, 4"), without sorting everyone.
-        values = [row[column] for row in everyone if row[column] and row[column] > 0]
-        own = mine.get(column) or 0
-        return (1 + sum(1 for value in values if value > own) if own > 0 else None), len(values)
-
-    rank, ranked_people = rank_of("c_tokens")
-    rank_weeks = [(start, rank_of(f"w{n}")[0]) for n, (start, _) in enumerate(weeks)]
+    standing = company_weeks(period, today=today, versions=versions)
+    mine = standing.rows.get(person.pk)
+    band_percentile = standing.band_percentile(person.pk)
+    rank, ranked_people = standing.place(person.pk, 0)
+    rank_weeks = [(start, standing.place(person.pk, 1 + n)[0]) for n, (start, _) in enumerate(weeks)]
 
     by = by if by in ("vendor", "model") else "vendor"
     spans = buckets(period)
@@ -253,23 +317,23 @@ def _usage_overview(
     ]
     return UsageOverview(
         person=person, period=period, by=by,
-        total_tokens=mine.get("c_tokens") or 0,
+        total_tokens=(mine[Standing.TOKENS] or 0) if mine else 0,
         input_tokens=kinds["input"], cache_write_tokens=kinds["cache_write"], cache_read_tokens=kinds["cache_read"],
         output_tokens=sums["output"], requests=sums["requests"], cost_usd=sums["cost"], unpriced=sums["unpriced"],
-        active_days=mine.get("c_active") or 0, rank=rank, ranked_people=ranked_people, spans=spans, stacks=stacks,
+        active_days=(mine[Standing.TOKENS + 1] or 0) if mine else 0, rank=rank, ranked_people=ranked_people, spans=spans, stacks=stacks,
         by_vendor=by_vendor, rank_weeks=rank_weeks,
-        badges=earned_badges(person.pk, used_days, everyone=everyone, weeks=weeks), month_costs=dict(month_costs),
+        badges=earned_badges(person.pk, used_days, climb=standing.climb_of(person.pk), weeks=weeks), month_costs=dict(month_costs),
         band_percentile=band_percentile,
     )
 
 
-def earned_badges(person_id: int, used_days: dict[date, int], *, everyone: list[dict], weeks) -> list[Badge]:
+def earned_badges(person_id: int, used_days: dict[date, int], *, climb: int, weeks) -> list[Badge]:
     """Badges from the rollups, recomputed on every view: no counters to keep, nothing that nags.
 
     - first billion tokens, all time, and the day it happened;
     - a run of STREAK_DAYS consecutive days with usage (the longest run so far);
     - biggest climber: the largest rise in rank by tokens from the week before last to last week,
-      among everyone ranked in both (ties share it)."""
+      among everyone ranked in both (ties share it): ``climb``, from the company's standing."""
     badges = []
     cumulative, crossed = 0, None
     longest, run, best_end, previous = 0, 0, None, None
@@ -288,18 +352,10 @@ def earned_badges(person_id: int, used_days: dict[date, int], *, everyone: list[
     if longest >= STREAK_DAYS:
         run_of = display.day_span(best_end - timedelta(days=longest - 1), best_end)
         badges.append(Badge("streak", f"{STREAK_DAYS}-day streak", f"Used AI {longest} days in a row, {run_of}.", "▮"))
-    last_week, week_before = len(weeks) - 2, len(weeks) - 3
-
-    def ranks(column: str) -> dict[int, int]:
-        return {pk: rank for rank, pk, _ in competition_ranks((r["person_id"], r[column] or 0) for r in everyone)}
-
-    last, before = ranks(f"w{last_week}"), ranks(f"w{week_before}")
-    climbs = {pk: before[pk] - rank for pk, rank in last.items() if pk in before}
-    best = max(climbs.values(), default=0)
-    if best > 0 and climbs.get(person_id) == best:
-        start = weeks[last_week][0]
+    if climb > 0:
+        start = weeks[len(weeks) - 2][0]
         badges.append(Badge(
-            "climber", "Biggest climber of the week", f"Up {best} places in the week of {display.short_day(start)}.", "▲"
+            "climber", "Biggest climber of the week", f"Up {climb} places in the week of {display.short_day(start)}.", "▲"
         ))
     return badges
 
