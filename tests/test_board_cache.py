@@ -162,10 +162,13 @@ def test_it_moves_the_version_only_once_an_import_commits(cast, django_capture_o
 
 def test_it_warms_the_common_boards(week_of_usage, login):
     warmed = warming.warm_cache()
-    assert "board 30d" in warmed and "board year" in warmed and "teams 30d" in warmed
+    assert "board 30d tokens" in warmed and "board year tokens" in warmed and "teams 30d" in warmed
     client = login(week_of_usage.erin)
     assert scans(client, reverse("board")) == []
     assert scans(client, reverse("board") + "?period=year") == []
+    # The metrics people switch to, over the periods they pick most.
+    assert scans(client, reverse("board") + "?period=quarter&metric=cost") == []
+    assert scans(client, reverse("board") + "?period=month&metric=active_days") == []
     assert scans(client, reverse("teams")) == []
 
 
