@@ -161,6 +161,9 @@ def test_it_moves_the_version_only_once_an_import_commits(cast, django_capture_o
 
 
 def test_it_warms_the_common_boards(week_of_usage, login):
+    # A vendor in the board's menu (it lists the vendors of successful imports).
+    UsageExport.objects.create(file="x", original_name="a.csv", size=1, sha256="a", vendors=["anthropic"],
+                               last_day=ago(1), status=UsageExport.Status.SUCCEEDED)
     warmed = warming.warm_cache()
     assert "board 30d tokens" in warmed and "board year tokens" in warmed and "teams 30d" in warmed
     client = login(week_of_usage.erin)
@@ -169,6 +172,9 @@ def test_it_warms_the_common_boards(week_of_usage, login):
     # The metrics people switch to, over the periods they pick most.
     assert scans(client, reverse("board") + "?period=quarter&metric=cost") == []
     assert scans(client, reverse("board") + "?period=month&metric=active_days") == []
+    # (A vendor's sparklines are read for the page's rows only, by index.)
+    assert [sql for sql in scans(client, reverse("board") + "?metric=cost&vendor=anthropic")
+            if '"person_id" IN (' not in sql] == []
     assert scans(client, reverse("teams")) == []
 
 

@@ -21,16 +21,24 @@ def warm_cache(*, today: date | None = None) -> list[str]:
     versions = cache.current()
     found = catalog.load(versions)
     warmed = []
+
+    def board(filters: BoardFilters) -> None:
+        # The first page's spend, output and trust, in the order that exact viewers see it and, where
+        # colleagues are shown by band, in the order everyone else does.
+        for bands_on in sorted({False, found.peer_bands}):
+            ranking.leaderboard(filters, viewer=None, catalog=found, sparklines=False, versions=versions,
+                                bands_on=bands_on, outputs=True)
+
     for key in WARM_PERIODS:
         for metric in WARM_METRICS:
-            filters = BoardFilters(period=resolve_period(key, today=today), metric=METRICS[metric])
-            # The first page's spend, output and trust, in the order that exact viewers see it and,
-            # where colleagues are shown by band, in the order everyone else does.
-            for bands_on in sorted({False, found.peer_bands}):
-                ranking.leaderboard(filters, viewer=None, catalog=found, sparklines=False, versions=versions,
-                                    bands_on=bands_on, outputs=True)
+            board(BoardFilters(period=resolve_period(key, today=today), metric=METRICS[metric]))
             warmed.append(f"board {key} {metric}")
     default = resolve_period(DEFAULT_PERIOD, today=today)
+    # The default period for each vendor with data, by tokens and by cost: the vendor menu's boards.
+    for vendor in sorted(item.vendor for item in freshness.by_vendor(versions)):
+        for metric in ("tokens", "cost"):
+            board(BoardFilters(period=default, metric=METRICS[metric], vendor=vendor))
+        warmed.append(f"board {DEFAULT_PERIOD} {vendor}")
     teams.team_board(BoardFilters(period=default), catalog=found, versions=versions)
     warmed.append(f"teams {DEFAULT_PERIOD}")
     # What every person's own page shares: the company's weeks.
