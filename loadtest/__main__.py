@@ -36,6 +36,7 @@ def main() -> int:
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--telemetry-per-second", type=float, default=1000 / 60, help="the telemetry goal: 1,000 a minute")
     parser.add_argument("--skip-alone", action="store_true", help="don't time the import alone first")
+    parser.add_argument("--no-import", action="store_true", help="the people and the agents only: what the import costs them")
     parser.add_argument("--keep", action="store_true", help="leave the database behind, to look into it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="loadtest-") as folder:
@@ -85,14 +86,16 @@ def run(args, folder: Path) -> None:
         plan_file = folder / "plan.json"
         plan_file.write_text(json.dumps(plan))
         before = os.getloadavg()[0]
-        export = queue_file(files[1])
+        cpu_before = cpu_by_role()
+        export = None if args.no_import else queue_file(files[1])
         watcher = VersionWatcher()
         watcher.start()
         stats = run_locust(env, port, plan_file, folder, users=args.users, seconds=args.seconds)
         plan["versions_moved"] = watcher.finish()
+        plan["cpu"] = {role: spent - cpu_before.get(role, 0) for role, spent in cpu_by_role().items()}
         # The machine's load average before and at the end of the run: a shared machine's other work shows here.
         plan["load_average"] = (before, os.getloadavg()[0])
-        under_load = wait_for_import(export, timeout=IMPORT_TIMEOUT)
+        under_load = wait_for_import(export, timeout=IMPORT_TIMEOUT) if export else None
         report(args, stats, alone, under_load, plan)
         report_alone(alone_pages)
     finally:
@@ -268,6 +271,28 @@ def report_alone(pages: dict) -> None:
         print(f"  {name:<32} first {found['first']:>7.0f}  warm {found['warm']:>7.0f}")
 
 
+def cpu_by_role() -> dict[str, float]:
+    """CPU seconds used so far by the processes of each role on this machine (from /proc): where the
+    cores went while locust ran (a process that ended meanwhile is missed)."""
+    roles = {"gunicorn": "web (gunicorn)", "celery": "worker (Celery)", "locust": "locust", "postgres": "PostgreSQL",
+             "redis-server": "Redis"}
+    ticks = os.sysconf("SC_CLK_TCK")
+    spent: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        role = next((name for key, name in roles.items() if key in command), None)
+        if role:
+            # utime and stime: the 12th and 13th fields after the command's closing parenthesis.
+            spent[role] = spent.get(role, 0) + (int(fields[11]) + int(fields[12])) / ticks
+    return spent
+
+
 class VersionWatcher(threading.Thread):
     """How often each data version (leaderboard/cache.py) moved while locust ran, looked at twice a
     second: each move sends the pages that depend on it back to computing from the rollups."""
@@ -388,12 +413,17 @@ def report(args, stats: list[dict], alone: dict | None, under_load: dict, plan: 
               f"{float(row['Max Response Time']):>6.0f}{flag}")
     print(f"  (milliseconds; goals: 0 errors, p99 under {GOAL_P99_MS} ms per page; the machine's load average "
           f"{plan['load_average'][0]:.1f} before, {plan['load_average'][1]:.1f} at the end)")
-    line = f"  the import under load: {under_load['seconds']:.1f} s in the worker ({under_load['end_to_end']:.1f} s " \
-           f"from queued to done), {under_load['rows']:,} rows"
-    if alone:
-        line += f"; alone: {alone['seconds']:.1f} s, so {under_load['seconds'] / alone['seconds']:.2f}x under load"
-    print(line, flush=True)
+    if under_load is None:
+        print("  no import ran during the run (--no-import)")
+    else:
+        line = f"  the import under load: {under_load['seconds']:.1f} s in the worker ({under_load['end_to_end']:.1f} s " \
+               f"from queued to done), {under_load['rows']:,} rows"
+        if alone:
+            line += f"; alone: {alone['seconds']:.1f} s, so {under_load['seconds'] / alone['seconds']:.2f}x under load"
+        print(line, flush=True)
     moved = ", ".join(f"{name} {count}" for name, count in plan["versions_moved"].items())
+    cpu = ", ".join(f"{role} {seconds:.0f} s" for role, seconds in sorted(plan["cpu"].items(), key=lambda i: -i[1]))
+    print(f"  CPU time spent during the run, by whom ({os.cpu_count()} cores x {args.seconds} s): {cpu}")
     print(f"  data versions moved during the run (each move leaves the values cached under it cold): {moved}")
 
 

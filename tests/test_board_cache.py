@@ -166,6 +166,7 @@ def test_it_warms_the_common_boards(week_of_usage, login):
                                last_day=ago(1), status=UsageExport.Status.SUCCEEDED)
     warmed = warming.warm_cache()
     assert "board 30d tokens" in warmed and "board year tokens" in warmed and "teams 30d" in warmed
+    assert "download 30d" in warmed
     client = login(week_of_usage.erin)
     assert scans(client, reverse("board")) == []
     assert scans(client, reverse("board") + "?period=year") == []

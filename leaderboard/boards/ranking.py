@@ -291,8 +291,10 @@ class Board:
     ranked: list[tuple[int, int, Any, int | None]] = field(default_factory=list, repr=False)
     _compared: bool = field(default=False, repr=False)
     _make_row: Callable[..., BoardRow] | None = field(default=None, repr=False)
-    # Whether colleagues are shown by band to this viewer (listed by band, then by name).
+    # Whether colleagues are shown by band to this viewer (listed by band, then by name), and whom
+    # the viewer sees exactly all the same (besides themself).
     banded: bool = False
+    exact: BudgetSight = ALL_BUDGETS
     # Counted, with spend, yet with no output source: their output is unknown (output metrics only).
     unknown_output: int = 0
     # Whether the rows carry their spend, output, ratios and trust levels (``extra``).
@@ -507,14 +509,14 @@ def leaderboard(
     def rank() -> Ranking:
         found = rank_board(filters, viewer_id=me, catalog=catalog, reveal=reveal, breakdown=breakdown,
                            previous=previous, versions=versions, sight=sight)
-        if versions is not None:
-            found.totals = None
+        if versions is not None and not breakdown:
+            found.totals = None  # a page reads its rows' figures from the ranked values: kept small
         return found
 
-    cacheable = versions is not None and not (reveal or breakdown)
+    cacheable = versions is not None and not reveal
     # Whose budgets the ranking was made of is part of its key: a manager's is never an employee's.
     parts = (filters.period.start, filters.period.end, filters.period.key, metric.name, filters.vendor, filters.model,
-             filters.team_id, filters.title, previous, hidden_me, sight.key if metric.budgeted else None)
+             filters.team_id, filters.title, previous, hidden_me, sight.key if metric.budgeted else None, breakdown)
     ranking = cache.cached(versions if cacheable else None, "ranking", parts, rank,
                            on=(ROLLUPS, PEOPLE, BUDGETS) if metric.budgeted else (ROLLUPS, PEOPLE),
                            per_person=metric.budgeted and not sight.everyone)
@@ -611,7 +613,7 @@ def leaderboard(
         filters=filters, rows=rows, count=count, page=page, pages=pages, per_page=per_page, me=my_row,
         pinned=pinned, leader_value=leader, company_total=ranking.company_total,
         company_total_display=metric.format(ranking.company_total), ranked=ranked, _compared=ranking.compared,
-        _make_row=make_row, banded=banded, unknown_output=ranking.unknown_output, outputs=outputs,
+        _make_row=make_row, banded=banded, exact=exact, unknown_output=ranking.unknown_output, outputs=outputs,
     )
     if me is not None and my_row is None and me in members:
         teams = catalog.team_and_below(filters.team_id) if filters.team_id else None

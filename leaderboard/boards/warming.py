@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from .. import cache, freshness
-from . import budget_use, catalog, ranking, teams, usage
+from . import budget_use, catalog, download, ranking, teams, usage
 from .filters import DEFAULT_PERIOD, METRICS, BoardFilters, resolve_period, utc_today
 
 # The board over the periods and by the metrics people switch to most, and the teams. Each is one
@@ -39,6 +39,9 @@ def warm_cache(*, today: date | None = None) -> list[str]:
         for metric in ("tokens", "cost"):
             board(BoardFilters(period=default, metric=METRICS[metric], vendor=vendor))
         warmed.append(f"board {DEFAULT_PERIOD} {vendor}")
+    # The default board's download, as colleagues and as those who see it exactly get it.
+    download.warm(BoardFilters(period=default), catalog=found, versions=versions)
+    warmed.append(f"download {DEFAULT_PERIOD}")
     teams.team_board(BoardFilters(period=default), catalog=found, versions=versions)
     warmed.append(f"teams {DEFAULT_PERIOD}")
     # What every person's own page shares: the company's weeks.

@@ -25,7 +25,7 @@ from accounts.models import Person
 
 from .. import cache, charts, freshness, imports, runway, tasks
 from ..board_forms import BoardFilterForm, CcusageUploadForm, ModelSuggestionsForm, UsageForm
-from ..boards import budget_use, catalog, output, ranking, usage
+from ..boards import budget_use, catalog, download, output, ranking, usage
 from ..boards import teams as team_boards
 from ..boards.filters import utc_today
 from ..cache import Versions
@@ -128,12 +128,8 @@ def board_csv(request):
     sight = budget_use.budget_sight(request.user, catalog=roster, versions=versions)
     form = _filter_form(request, roster, freshness.by_vendor(versions), today, budgets=sight.any)
     filters = form.filters()
-    result = ranking.leaderboard(
-        filters, viewer=request.user, catalog=roster, breakdown=True, sparklines=False, previous=False, sight=sight
-    )
-    out = io.StringIO()
-    ranking.write_csv(result.all_rows(), out, bands=result.banded)
-    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    text = download.board_csv(filters, viewer=request.user, catalog=roster, sight=sight, versions=versions)
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     name = f"leaderboard-{filters.metric.name}-{filters.period.start}-{filters.period.end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
