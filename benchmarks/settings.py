@@ -13,4 +13,6 @@ if env.str("BENCH_CACHE_PREFIX", default=""):  # noqa: F405
     # A shared Redis: this run's keys never meet another's.
     CACHES["default"]["KEY_PREFIX"] = env.str("BENCH_CACHE_PREFIX")  # noqa: F405
 LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}  # noqa: F405
+# The load test reads each request's line (its time in the app) to tell work from waiting.
+LOGGING["loggers"] = {**LOGGING["loggers"], "leaderboard.requests": {"level": env.str("BENCH_REQUEST_LOG", default="WARNING")}}  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - whitenoise warns about a missing one

@@ -5,12 +5,12 @@ metric that does not exist yet) falls back to the default instead of an error pa
 date range explains what is wrong with it.
 """
 
-from dataclasses import replace
 from datetime import date, timedelta
 
 from django import forms
 from django.core.validators import slug_re
 
+from .boards import usage
 from .boards.catalog import Catalog
 from .boards.filters import (
     DEFAULT_METRIC,
@@ -156,11 +156,9 @@ class UsageForm(PeriodForm):
         super().__init__(data, today=today, **kwargs)
 
     def get_period(self):
-        # Unless a period is asked for, a person's page shows the last 30 complete days: today has
-        # little or no data yet and would read as a day without usage ("27 of 30 active days").
         period = super().get_period()
         if not self.asked and period.key == DEFAULT_PERIOD:
-            return replace(period, start=period.start - timedelta(days=1), end=period.end - timedelta(days=1))
+            return usage.complete_days(period)
         return period
 
     @property

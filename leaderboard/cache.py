@@ -1,7 +1,7 @@
 """Everything the app keeps in the cache, and what makes sure it is never stale.
 
 The pages cache what they compute (rankings, team boards, my usage, budgets) under *data versions*:
-four numbers in one table (``CacheVersion``), each a new random value whenever the data it names
+five numbers in one table (``CacheVersion``), each a new random value whenever the data it names
 changes. A request reads them (one small query), finds its values under keys that name them, and
 an entry of an older version is simply never asked for again (it expires). So an import, a privacy
 change, a new budget policy or a manager's note shows on the next request, and nothing here ever
@@ -12,7 +12,12 @@ database triggers, built from that declaration by ``install_triggers`` (a migrat
 the declaration or a watched table changes; ``tests/test_cache.py`` fails when one was forgotten):
 a queryset ``update()``, a roster import, the Django admin and a SQL console all move them alike.
 The rollups are the exception: a rebuild writes up to millions of rows, and on SQLite a trigger fires
-per row, so ``rollups.recompute`` moves that version itself, once, after it commits (``bump``).
+per row, so ``rollups.recompute`` moves their version itself, once, after it commits
+(``rollups_changed``). They have two: the agents' telemetry folds into today's rows every half
+minute, and a version for all days would send every board, a year's ranking of everyone included,
+back to its scan each time. So a rebuild of today's rows alone moves "today"; one reaching further
+back moves "rollups"; and a board reads the days before today under the second only (HISTORY),
+today's under both, and adds them up.
 
 On PostgreSQL the triggers are deferred to the writer's commit and move each version once per
 transaction: a long import never holds a version row, and a reader sees a new number only together
@@ -33,6 +38,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.apps import apps as global_apps
@@ -59,8 +65,10 @@ class Watch:
 
 
 VERSIONS: dict[str, tuple[Watch, ...]] = {
-    # The daily rollups every board reads (moved by rollups.recompute, see above).
+    # The daily rollups every board reads (moved by rollups.recompute, see above): "rollups" by a
+    # rebuild that reached back before today, "today" by one of today's rows alone (``rollups_changed``).
     "rollups": (),
+    "today": (),
     # Who is on the boards, named how, in which team, under which manager, shown how.
     "people": (
         Watch("accounts.Person", ignore=frozenset({"password", "last_login"})),
@@ -84,8 +92,15 @@ VERSIONS: dict[str, tuple[Watch, ...]] = {
     ),
 }
 # Tables whose writes only code moves a version for (see the module's docstring).
-MOVED_BY_CODE = {"rollups": ("leaderboard.DailyUsage", "leaderboard.PersonDay", "leaderboard.DailyOutput")}
-ROLLUPS, PEOPLE, BUDGETS, PERSONAL = VERSIONS
+MOVED_BY_CODE = {
+    "rollups": ("leaderboard.DailyUsage", "leaderboard.PersonDay", "leaderboard.DailyOutput"),
+    "today": ("leaderboard.DailyUsage", "leaderboard.PersonDay", "leaderboard.DailyOutput"),
+}
+ROLLUPS, TODAY, PEOPLE, BUDGETS, PERSONAL = VERSIONS
+# What a cached value depends ``on``: ROLLUPS means every day's rollups (the "rollups" and "today"
+# versions both); HISTORY the days before today only ("rollups"), for the part of a period that
+# telemetry folding into today's rows never changes (boards/ranking.py splits its scans so).
+HISTORY = "history"
 
 
 def declared_models() -> set[str]:
@@ -236,6 +251,7 @@ def deferred_triggers(connection) -> list[str]:
 @dataclass(frozen=True)
 class Versions:
     rollups: int = 0
+    today: int = 0
     people: int = 0
     budgets: int = 0
     personal: int = 0
@@ -248,6 +264,22 @@ def current() -> Versions:
         cursor.execute(f"SELECT name, value FROM {VERSION_TABLE}")
         values = dict(cursor.fetchall())
     return Versions(**{name: values.get(name, 0) for name in VERSIONS})
+
+
+def rollups_changed(first: date) -> None:
+    """The rollups were rebuilt from ``first`` on, and committed: move "today" if that is today's rows
+    alone, else "rollups" (the history; a value that reads today as well is kept under both).
+
+    Asked after the commit, of the clock then: a rebuild of what was "today" that commits after
+    midnight moves the history, so a board cached just after midnight for a period ending yesterday
+    never keeps yesterday's last minutes out."""
+    bump(TODAY if first >= datetime.now(UTC).date() else ROLLUPS)
+
+
+def rollups_through(last: date) -> str:
+    """What a value over the rollups of days up to ``last`` depends on: HISTORY, or ROLLUPS when it
+    reaches today (or later: a clock a little ahead of the one that moved the version)."""
+    return ROLLUPS if last >= datetime.now(UTC).date() else HISTORY
 
 
 def bump(name: str) -> None:
@@ -263,9 +295,16 @@ def bump(name: str) -> None:
 # --- Cached values ------------------------------------------------------------------------------
 
 
+def _version_names(on: Iterable[str]) -> list[str]:
+    names = []
+    for name in on:
+        names.extend({ROLLUPS: (ROLLUPS, TODAY), HISTORY: (ROLLUPS,)}.get(name, (name,)))
+    return names
+
+
 def key(versions: Versions, kind: str, parts: tuple, on: Iterable[str]) -> str:
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
-    return f"v:{kind}:{':'.join(str(getattr(versions, name)) for name in on)}:{digest}"
+    return f"v:{kind}:{':'.join(str(getattr(versions, name)) for name in _version_names(on))}:{digest}"
 
 
 def cached(versions: Versions | None, kind: str, parts: tuple, compute: Callable[[], Any], *,

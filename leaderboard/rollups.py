@@ -159,7 +159,7 @@ def recompute(person_ids: Iterable[int], start: date, end: date, *, vendors: Ite
     only_vendors = f"AND vendor IN ({', '.join(['%s'] * len(vendors))})" if vendors else ""
     with transaction.atomic(), connection.cursor() as cursor:
         # The boards' cache follows once the new rows are visible (leaderboard/cache.py).
-        transaction.on_commit(lambda: cache.bump(cache.ROLLUPS))
+        transaction.on_commit(lambda: cache.rollups_changed(start))
         plan_for_bulk(cursor)
         members, named = _people(cursor, people)
         window = [*named, start, end]

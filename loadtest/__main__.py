@@ -59,6 +59,7 @@ def environment(folder: Path) -> dict:
         "MEDIA_ROOT": str(folder / "media"),
         "DEBUG": "false",
         "CONN_MAX_AGE": "600",
+        "BENCH_REQUEST_LOG": "INFO",
     }
 
 
@@ -87,12 +88,14 @@ def run(args, folder: Path) -> None:
         plan_file.write_text(json.dumps(plan))
         before = os.getloadavg()[0]
         cpu_before = cpu_by_role()
+        started_at = time.time()
         export = None if args.no_import else queue_file(files[1])
         watcher = VersionWatcher()
         watcher.start()
         stats = run_locust(env, port, plan_file, folder, users=args.users, seconds=args.seconds)
         plan["versions_moved"] = watcher.finish()
         plan["cpu"] = {role: spent - cpu_before.get(role, 0) for role, spent in cpu_by_role().items()}
+        plan["in_app"] = time_in_app(folder / "gunicorn.log", since=started_at)
         # The machine's load average before and at the end of the run: a shared machine's other work shows here.
         plan["load_average"] = (before, os.getloadavg()[0])
         under_load = wait_for_import(export, timeout=IMPORT_TIMEOUT) if export else None
@@ -271,6 +274,34 @@ def report_alone(pages: dict) -> None:
         print(f"  {name:<32} first {found['first']:>7.0f}  warm {found['warm']:>7.0f}")
 
 
+def time_in_app(log: Path, *, since: float) -> dict[str, tuple[int, float, float, float]]:
+    """Per path, from the app's request lines (leaderboard/logs.py) written since ``since``: how many,
+    and the p50, p99 and longest time the app itself spent on them, in milliseconds."""
+    from datetime import datetime
+
+    found: dict[str, list[float]] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if "leaderboard.requests" not in line or "duration_ms=" not in line:
+            continue
+        try:
+            stamp = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+        except ValueError:
+            continue
+        if stamp < since:
+            continue
+        values = dict(part.split("=", 1) for part in line.split() if "=" in part)
+        path = values.get("path", "?")
+        # One line per kind of page: a flag's id and a flag action's are not pages of their own.
+        parts = ["<id>" if part.isdigit() else part for part in path.split("/")]
+        found.setdefault("/".join(parts), []).append(float(values["duration_ms"]))
+    return {path: (len(times), percentile(sorted(times), 0.5), percentile(sorted(times), 0.99), max(times))
+            for path, times in sorted(found.items())}
+
+
+def percentile(ordered: list[float], fraction: float) -> float:
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
 def cpu_by_role() -> dict[str, float]:
     """CPU seconds used so far by the processes of each role on this machine (from /proc): where the
     cores went while locust ran (a process that ended meanwhile is missed)."""
@@ -424,6 +455,9 @@ def report(args, stats: list[dict], alone: dict | None, under_load: dict, plan: 
     moved = ", ".join(f"{name} {count}" for name, count in plan["versions_moved"].items())
     cpu = ", ".join(f"{role} {seconds:.0f} s" for role, seconds in sorted(plan["cpu"].items(), key=lambda i: -i[1]))
     print(f"  CPU time spent during the run, by whom ({os.cpu_count()} cores x {args.seconds} s): {cpu}")
+    print("  the same requests' time inside the app (from its request log: what is not waiting for a free worker)")
+    for path, (count, p50, p99, worst) in plan["in_app"].items():
+        print(f"  {path:<32} {count:>8} {'':>6} {'':>6} {p50:>6.0f} {'':>6} {p99:>6.0f} {worst:>6.0f}")
     print(f"  data versions moved during the run (each move leaves the values cached under it cold): {moved}")
 
 

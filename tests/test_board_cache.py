@@ -5,6 +5,7 @@ shows on the next request, with no stale page in between."""
 from __future__ import annotations
 
 import threading
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.core.files.base import ContentFile
@@ -16,9 +17,10 @@ from accounts.models import Person, ProviderIdentity, Team
 from leaderboard import cache, freshness, identities, imports, review, rollups
 from leaderboard.boards import filters as board_filters
 from leaderboard.boards import usage, warming
-from leaderboard.models import Flag, UsageExport
+from leaderboard.models import DailyUsage, Flag, UsageExport
 from tests.test_board_views import board_rows, text
-from tests.test_boards import TODAY, ago, standard_week
+from tests.test_boards import TODAY, ago, save, standard_week
+from tests.test_boards import usage as usage_row
 from tests.test_review_views import make_flag
 
 HEADER = "date,email,provider,model,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,requests,cost_usd\n"
@@ -177,6 +179,8 @@ def test_it_warms_the_common_boards(week_of_usage, login):
     assert [sql for sql in scans(client, reverse("board") + "?metric=cost&vendor=anthropic")
             if '"person_id" IN (' not in sql] == []
     assert scans(client, reverse("teams")) == []
+    # A person's page by default (the last 30 complete days): the company's weeks are ready.
+    assert everyone_scans(client, reverse("me")) == []
 
 
 def test_it_keeps_a_hidden_viewer_on_their_own_board_only(week_of_usage, login):
@@ -369,3 +373,62 @@ def test_emptying_a_table_of_someones_rows_moves_the_personal_version(cast):
         else:  # SQLite has no TRUNCATE; a DELETE runs the row triggers.
             cursor.execute("DELETE FROM leaderboard_flagnote")
     assert cache.current().personal != before
+
+
+# --- Today apart from the history (cache.rollups_changed, boards/spans.py) ------------------------
+
+
+def test_a_rebuild_of_todays_rows_alone_moves_today_and_one_reaching_back_moves_the_history(
+        cast, django_capture_on_commit_callbacks):
+    before = cache.current()
+    with django_capture_on_commit_callbacks(execute=True):
+        rollups.recompute([cast.erin.pk], TODAY, TODAY)
+    after = cache.current()
+    assert after.today != before.today and after.rollups == before.rollups
+    with django_capture_on_commit_callbacks(execute=True):
+        rollups.recompute([cast.erin.pk], ago(1), TODAY)
+    assert cache.current().rollups != after.rollups
+
+
+def test_a_rebuild_of_what_was_today_committed_after_midnight_moves_the_history(cast, monkeypatch):
+    """A board cached just after midnight for a period ending yesterday must not miss yesterday's
+    last minutes, folded by a rebuild that began before midnight and committed after it."""
+
+    class AfterMidnight(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.combine(TODAY + timedelta(days=1), time(0, 0, 5), tzinfo=tz)
+
+    before = cache.current()
+    monkeypatch.setattr(cache, "datetime", AfterMidnight)
+    cache.rollups_changed(TODAY)
+    assert cache.current().rollups != before.rollups
+
+
+def everyone_scans(client, url) -> list[str]:
+    """The page's reads of everyone's rollups (not of its rows' own: sparklines, output)."""
+    return [sql for sql in scans(client, url) if '"person_id" IN (' not in sql]
+
+
+def test_a_fold_into_today_reads_only_today_again_and_shows_at_once(week_of_usage, login):
+    cast = week_of_usage
+    client = login(cast.erin)
+    url = reverse("board") + "?period=30d"
+    assert len(everyone_scans(client, url)) == 2  # the days before today, and today's
+    assert scans(client, url) == []
+    # What telemetry folding does: today's rows rebuilt, then the version moved.
+    DailyUsage.objects.filter(person=cast.otto, day=TODAY).delete()
+    save([usage_row(cast.otto, 0, tokens=90_000, cost="9.00")])
+    cache.rollups_changed(TODAY)
+    assert len(everyone_scans(client, url)) == 1  # today's alone
+    page = text(client.get(url))
+    assert board_rows(client.get(url))[0] == "Otto Outsider"
+    assert "100K" in page and "10K" not in page  # 10,000 + 50 earlier in the period, and today's 90,000
+
+
+def test_boards_over_days_before_today_stay_cached_through_todays_folds(week_of_usage, login):
+    client = login(week_of_usage.erin)
+    url = reverse("board") + "?period=yesterday"
+    assert scans(client, url)
+    cache.rollups_changed(TODAY)
+    assert scans(client, url) == []

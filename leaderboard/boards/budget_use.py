@@ -115,7 +115,7 @@ def budget_sight(viewer: Person | None, *, catalog: Catalog, versions: Versions 
     def walk() -> frozenset[int]:
         return frozenset({viewer.pk} | org.reports_of(viewer.pk, reporting_line(versions)))
 
-    line = cache.cached(versions, "reporting-line-below", (viewer.pk,), walk, per_person=True)
+    line = cache.cached(versions, "reporting-line-below", (viewer.pk,), walk, on=(PEOPLE,), per_person=True)
     return BudgetSight(people=line, key=f"line:{viewer.pk}")
 
 
@@ -130,7 +130,7 @@ def team_members(catalog: Catalog, versions: Versions | None) -> dict[int, froze
                 found[member.team_id].add(member.pk)
         return {team_id: frozenset(pks) for team_id, pks in found.items()}
 
-    return cache.cached(versions, "team-members", (), compute)
+    return cache.cached(versions, "team-members", (), compute, on=(PEOPLE,))
 
 
 def may_rank_teams_by_budget(sight: BudgetSight, *, catalog: Catalog, versions: Versions | None) -> bool:

@@ -15,7 +15,7 @@ from accounts import org
 from accounts.models import Person, Team
 
 from .. import budgets, cache
-from ..cache import Versions
+from ..cache import PEOPLE, Versions
 from ..models import DailyUsage, OrgSettings
 
 
@@ -56,8 +56,10 @@ class Catalog:
 
     def __init__(self, people: dict[int, Member] | None, teams: dict[int, TeamInfo], *, titles: list[str] | None = None,
                  managers: frozenset[int] = frozenset(), team_sizes: dict[int, int] | None = None,
-                 budget_people: dict[int, budgets.PersonFacts] | None = None, peer_bands: bool = True):
+                 budget_people: dict[int, budgets.PersonFacts] | None = None, peer_bands: bool = True,
+                 versions: Versions | None = None):
         self._people = people
+        self._versions = versions
         # The organisation's choice to show colleagues by band (boards/bands.py), read with the teams.
         self.peer_bands = peer_bands
         self._budget_people = budget_people
@@ -68,6 +70,11 @@ class Catalog:
 
     @property
     def people(self) -> dict[int, Member]:
+        if self._people is None and self._versions is not None:
+            # Who is on the boards, as the boards show them (no budget facts: those are never cached),
+            # kept under the people's version: a ranking rebuilt after an import does not read the
+            # roster again.
+            self._people = cache.cached(self._versions, "roster", (), lambda: _load_people().people, on=(PEOPLE,))
         if self._people is None:
             self._load()
         return self._people
@@ -81,7 +88,7 @@ class Catalog:
 
     def _load(self) -> None:
         roster = _load_people()
-        self._people, self._budget_people = roster.people, roster.facts
+        self._people, self._budget_people = self._people or roster.people, roster.facts
 
     @property
     def team_table(self) -> dict[int, tuple[str, int | None]]:
@@ -198,7 +205,7 @@ def reporting_line(versions: Versions | None) -> dict[int, int]:
     the data versions; the catalog reads it with the roster, so it rarely costs a query of its own."""
     return cache.cached(versions, "reporting-line", (), lambda: dict(
         Person.objects.exclude(manager=None).order_by().values_list("pk", "manager_id")
-    ))
+    ), on=(PEOPLE,))
 
 
 def load(versions: Versions | None = None) -> Catalog:
@@ -215,7 +222,7 @@ def load(versions: Versions | None = None) -> Catalog:
         teams = {row[0]: TeamInfo(*row[:3]) for row in rows}
         bands = rows[0][3] if rows else OrgSettings.objects.filter(pk=1).values_list("peer_bands", flat=True).first()
         # Read with the roster anyway: person pages find the reporting line cached with it.
-        cache.cached(versions, "reporting-line", (), lambda: roster.reports_to)
+        cache.cached(versions, "reporting-line", (), lambda: roster.reports_to, on=(PEOPLE,))
         found = Catalog(roster.people, teams, managers=roster.managers, budget_people=roster.facts,
                         peer_bands=bands is not False)
         loaded.append(found)
@@ -232,7 +239,8 @@ def load(versions: Versions | None = None) -> Catalog:
                 sizes[member.team_id] += 1
         return found.teams, found.titles(), found.managers, dict(sizes), found.peer_bands
 
-    teams, titles, managers, sizes, peer_bands = cache.cached(versions, "catalog", (), summary)
+    teams, titles, managers, sizes, peer_bands = cache.cached(versions, "catalog", (), summary, on=(PEOPLE,))
     if loaded:
         return loaded[0]
-    return Catalog(None, teams, titles=titles, managers=managers, team_sizes=sizes, peer_bands=peer_bands)
+    return Catalog(None, teams, titles=titles, managers=managers, team_sizes=sizes, peer_bands=peer_bands,
+                   versions=versions)

@@ -109,7 +109,8 @@ def output_by_person(period: Period, *, vendor: str = "", model: str = "",
             .values_list("person_id", "c", "p", "l")
         )}
 
-    found = cache.cached(versions, "output", (period.start, period.end, vendor), scan, on=(ROLLUPS,))
+    found = cache.cached(versions, "output", (period.start, period.end, vendor), scan,
+                         on=(cache.rollups_through(period.end),))
     return {pk: Output(*counts) for pk, counts in found.items()}
 
 
@@ -268,7 +269,8 @@ def row_outputs(filters: BoardFilters, groups: list[tuple[int, ...]], *,
                 for pk, (tokens, cost, unpriced, made, sources) in found.items()}
 
     parts = (filters.period.start, filters.period.end, filters.vendor, filters.model)
-    found = cache.cached_many(versions, "row-output", parts, groups, compute, on=(ROLLUPS,))
+    found = cache.cached_many(versions, "row-output", parts, groups, compute,
+                              on=(cache.rollups_through(filters.period.end),))
     return {
         pk: RowOutput(tokens, cost, unpriced, Output(*made) if made is not None else None, trust)
         for pk, (tokens, cost, unpriced, made, trust) in found.items()

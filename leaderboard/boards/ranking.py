@@ -26,9 +26,9 @@ from django.db.models import Count, Q, Sum
 from accounts.models import Person
 
 from .. import cache
-from ..cache import BUDGETS, PEOPLE, ROLLUPS, Versions
+from ..cache import BUDGETS, PEOPLE, Versions
 from ..display import cents, spreadsheet_safe
-from . import bands, budget_use, output, series
+from . import bands, budget_use, output, series, spans
 from .budget_use import ALL_BUDGETS, NO_BUDGETS, BudgetSight
 from .catalog import Catalog, Member
 from .filters import BoardFilters, Period, rollup_rows
@@ -108,11 +108,10 @@ def aggregate(
     if breakdown:
         names += KINDS
 
-    def scan() -> list[tuple]:
+    def scan(first, last) -> list[tuple]:
         rows, daily = rollup_rows(filters, breakdown=breakdown)
         current = Q(day__gte=period.start) if previous_from_rollups else None
-        rows = rows.filter(day__gte=period.previous().start if previous_from_rollups else period.start,
-                           day__lte=period.end)
+        rows = rows.filter(day__gte=first, day__lte=last)
         # Aliased: an annotation named like a column ("total_tokens") would shadow it inside the filters.
         columns = {f"a_{name}": _aggregate(daily, name, current) for name in names}
         if previous_from_rollups:
@@ -123,7 +122,8 @@ def aggregate(
     parts = (period.start, period.end, metric.field, tuple(names), filters.vendor, filters.model,
              previous_from_rollups, breakdown)
     found: dict[int, Totals] = {}
-    for person_id, *values in cache.cached(versions, "aggregate", parts, scan, on=(ROLLUPS,)) if scanned else ():
+    first = period.previous().start if previous_from_rollups else period.start
+    for person_id, *values in spans.cached_scan(versions, "aggregate", parts, first, period.end, scan) if scanned else ():
         totals = Totals(person_id=person_id)
         for name, value in zip(names, values, strict=False):
             setattr(totals, name, value or (Decimal(0) if name == "cost_usd" else 0))
@@ -514,11 +514,12 @@ def leaderboard(
         return found
 
     cacheable = versions is not None and not reveal
+    rollups = cache.rollups_through(filters.period.end)
     # Whose budgets the ranking was made of is part of its key: a manager's is never an employee's.
     parts = (filters.period.start, filters.period.end, filters.period.key, metric.name, filters.vendor, filters.model,
              filters.team_id, filters.title, previous, hidden_me, sight.key if metric.budgeted else None, breakdown)
     ranking = cache.cached(versions if cacheable else None, "ranking", parts, rank,
-                           on=(ROLLUPS, PEOPLE, BUDGETS) if metric.budgeted else (ROLLUPS, PEOPLE),
+                           on=(rollups, PEOPLE, BUDGETS) if metric.budgeted else (rollups, PEOPLE),
                            per_person=metric.budgeted and not sight.everyone)
     # By band only where the board lists someone the viewer may not see exactly: a manager's own
     # team, or her line ranked by share of budget, keeps its order.
@@ -551,10 +552,10 @@ def leaderboard(
         # everyone who opens this page shares the first, and a page view reads no person. (From the
         # roster when this request has read it anyway, else from the few rows.)
         shown = tuple(item[1] for item in on_page)
-        members = cache.cached(versions, "members", shown, lambda: catalog.members(shown))
+        members = cache.cached(versions, "members", shown, lambda: catalog.members(shown), on=(PEOPLE,))
         if me is not None and me not in members:
             members = {**members, **cache.cached(versions, "member", (me,), lambda: catalog.members([me]),
-                                                 per_person=True)}
+                                                 on=(PEOPLE,), per_person=True)}
 
     # A budget is private (it can be a share of salary): the ranking lists only budgets the viewer
     # may see; should a row ever be outside them, its number is still never shown.

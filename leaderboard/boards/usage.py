@@ -25,7 +25,7 @@ from .. import budgets, cache, display
 from ..cache import BUDGETS, PEOPLE, PERSONAL, ROLLUPS, Versions
 from ..display import compact, money, vendor_label
 from ..models import DailyUsage, Flag, FlagNote, PersonDay, Source, UsageExport
-from . import bands, budget_use
+from . import bands, budget_use, spans
 from .budget_use import BudgetUse
 from .catalog import Catalog
 from .filters import Period
@@ -130,6 +130,12 @@ def _week_spans(today: date) -> list[tuple[date, date]]:
             for n in range(RANK_WEEKS - 1, -1, -1)]
 
 
+def complete_days(period: Period) -> Period:
+    """The same number of days, ending yesterday: what a person's page shows unless a period is asked
+    for (today has little or no data yet and would read as a day without usage, "27 of 30 active days")."""
+    return replace(period, start=period.start - timedelta(days=1), end=period.end - timedelta(days=1))
+
+
 def usage_overview(
     person: Person, period: Period, *, by: str = "vendor", today: date, detail: bool = True,
     versions: Versions | None = None,
@@ -154,7 +160,7 @@ def company_weeks(period: Period, *, today: date, versions: Versions | None) -> 
     sort serve every person's page: cached."""
     weeks = _week_spans(today)
 
-    def scan() -> Standing:
+    def scan(first: date, last: date) -> list[tuple]:
         in_period = Q(day__gte=period.start, day__lte=period.end)
         # Prefixed names: an annotation called like a column ("active") would shadow it in the filters.
         columns = {
@@ -163,17 +169,22 @@ def company_weeks(period: Period, *, today: date, versions: Versions | None) -> 
         }
         for n, (start, end) in enumerate(weeks):
             columns[f"w{n}"] = Sum("total_tokens", filter=Q(day__gte=start, day__lte=end))
-        rows = (
-            PersonDay.objects.filter(day__gte=min(period.start, weeks[0][0]), day__lte=max(period.end, today))
+        return list(
+            PersonDay.objects.filter(day__gte=first, day__lte=last)
             .exclude(person__status=Person.Status.TERMINATED)
             .order_by()
             .values("person_id", "person__privacy")
             .annotate(**columns)
             .values_list("person_id", "person__privacy", *columns)
         )
-        return Standing.of(rows)
 
-    return cache.cached(versions, "usage-standing", (period.start, period.end, today), scan)
+    def standing() -> Standing:
+        # The days before today are read once per import; today's again after each telemetry fold.
+        return Standing.of(spans.cached_scan(versions, "usage-weeks", (period.start, period.end, today),
+                                             min(period.start, weeks[0][0]), max(period.end, today), scan,
+                                             keys=2, also=(PEOPLE,)))
+
+    return cache.cached(versions, "usage-standing", (period.start, period.end, today), standing)
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def warm_cache(*, today: date | None = None) -> list[str]:
     teams.team_board(BoardFilters(period=default), catalog=found, versions=versions)
     warmed.append(f"teams {DEFAULT_PERIOD}")
     # What every person's own page shares: the company's weeks.
-    usage.company_weeks(default, today=today, versions=versions)
+    usage.company_weeks(usage.complete_days(default), today=today, versions=versions)
     warmed.append(f"my usage {DEFAULT_PERIOD}")
     # Budgets on every page: the policies, and everyone's budget for the default period.
     budget_use.period_budgets(default, catalog=found, versions=versions)
