@@ -17,7 +17,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.db import connection
 
-from . import identities, rollups
+from . import contributions, identities, rollups
 from .ingestion.rows import ActivityRow, CostRow, IdentityRow, UsageRow
 from .models import SOURCE_RANK, ActivityRecord, ProviderCost, UsageExport, UsageRecord
 from .pricing import unit_prices
@@ -293,8 +293,13 @@ class Writer:
         with connection.cursor() as cursor:
             rollups.plan_for_bulk(cursor)
             self._stage_prices(cursor)
+            replaced = contributions.owners_of_staged_keys(cursor, USAGE_STAGE, self.export_id)
+            added = contributions.staged_contribution(cursor, USAGE_STAGE)
             for stage in (USAGE_STAGE, ACTIVITY_STAGE):
                 self.records_written += stage.merge(cursor, self.export_id, self.attempt)
+        contributions.record(self.export_id, added)
+        if replaced:
+            contributions.recount(replaced)
         self.records_written += self._write_costs()
         merged = time.monotonic()
         moved, moved_people = identities.apply_identity_rows(self.identity_rows) if self.identity_rows else (0, set())
