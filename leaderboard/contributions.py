@@ -2,7 +2,7 @@
 people, days and records, kept on the UsageExport row (its ``added_*`` fields) so the import page
 reads them instead of scanning UsageRecord by its unindexed ``export`` column.
 
-An import records its own figures from its staged rows, in its transaction, before they are merged
+An import records its own figures from its staged rows, in its transaction, as they are merged
 (after the merge every staged key is the export's, so the staged rows are exactly what it holds).
 Rows a later export replaces count for that one: the merge first asks which other exports own rows
 of the staged keys (one probe of the unique index per staged key) and counts those exports again
@@ -34,16 +34,25 @@ def owners_of_staged_keys(cursor, stage, export_id: int) -> set[int]:
     return {row[0] for row in cursor.fetchall()}
 
 
-def staged_contribution(cursor, stage) -> dict:
-    """What the staged rows will hold once merged: one row per natural key, as the merge makes them."""
-    key = ", ".join(stage.key)
-    tokens = " + ".join(f"SUM({kind})" for kind in
-                        ["input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens"])
+def staged_contribution(cursor, stage, *, grouped: bool) -> dict:
+    """What the staged rows hold once merged, one row per natural key as the merge makes them.
+
+    Most files send each key once: then the rows are the merged rows and need no GROUP BY (a sort of
+    the whole staging table, 0.4 s of a 200,000-row import on SQLite). ``grouped`` is for the files
+    that repeat a key, whose rows the merge summed.
+    """
+    tokens = ["input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens"]
+    if grouped:
+        key = ", ".join(stage.key)
+        rows = (f"(SELECT {key}, {' + '.join(f'SUM({t})' for t in tokens)} AS tokens, "
+                f"{stage.merged['cost_usd']} AS cost_usd FROM {stage.rows} GROUP BY {key}) AS g")
+    else:
+        rows = f"(SELECT identity_id, day, {' + '.join(tokens)} AS tokens, cost_usd FROM {stage.rows}) AS g"
     cursor.execute(
-        "SELECT COUNT(*), COALESCE(SUM(g.tokens), 0), SUM(g.cost_usd), COUNT(*) - COUNT(g.cost_usd), "
-        "COUNT(DISTINCT g.day), COUNT(DISTINCT i.person_id) "
-        f"FROM (SELECT {key}, {tokens} AS tokens, ROUND({stage.merged['cost_usd']}, 6) AS cost_usd "
-        f"FROM {stage.rows} GROUP BY {key}) g LEFT JOIN {_IDENTITY_TABLE} i ON i.id = g.identity_id"
+        "SELECT COUNT(*), COALESCE(SUM(g.tokens), 0), SUM(ROUND(g.cost_usd, 6)), COUNT(*) - COUNT(g.cost_usd), "
+        "COUNT(DISTINCT g.day), "
+        f"(SELECT COUNT(DISTINCT person_id) FROM {_IDENTITY_TABLE} WHERE id IN (SELECT identity_id FROM {stage.name})) "
+        f"FROM {rows}"
     )
     records, tokens_sum, cost, unpriced, days, people = cursor.fetchone()
     if cost is not None:  # SQLite sums a float; the column holds six places
