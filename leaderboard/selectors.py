@@ -1,6 +1,6 @@
 """Cross-model reads that return plain data or querysets for views (design.md §4)."""
 
-from django.db.models import BigIntegerField, Count, F, Max, Min, Q, Sum
+from django.db.models import BigIntegerField, Count, F, Max, Min, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import ProviderIdentity
@@ -21,22 +21,6 @@ def identities_with_usage():
         first_day=Min("usage__day"),
         last_day=Max("usage__day"),
     )
-
-
-def export_contribution(export_id: int) -> dict:
-    """What an export's rows hold now: tokens, cost of the priced rows (``unpriced`` counts the rest),
-    people and days. Rows a later export replaced count for that one. A provenance read for one
-    page, not a board: the column is not indexed (see UsageRecord.export)."""
-    tokens = F("input_tokens") + F("cache_write_tokens") + F("cache_read_tokens") + F("output_tokens")
-    found = UsageRecord.objects.filter(export_id=export_id).aggregate(
-        tokens=Coalesce(Sum(tokens), 0, output_field=BigIntegerField()),
-        cost=Sum("cost_usd"),
-        unpriced=Count("pk", filter=Q(cost_usd__isnull=True)),
-        people=Count("identity__person", distinct=True),
-        days=Count("day", distinct=True),
-        records=Count("pk"),
-    )
-    return found
 
 
 def history_to_move(identities) -> dict:

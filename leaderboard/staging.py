@@ -17,7 +17,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.db import connection
 
-from . import identities, rollups
+from . import contributions, identities, rollups
 from .ingestion.rows import ActivityRow, CostRow, IdentityRow, UsageRow
 from .models import SOURCE_RANK, ActivityRecord, ProviderCost, UsageExport, UsageRecord
 from .pricing import unit_prices
@@ -94,13 +94,17 @@ class _Stage:
             marks = ", ".join(["%s"] * len(self.columns))
             cursor.executemany(f"INSERT INTO {self.name} ({', '.join(self.columns)}) VALUES ({marks})", rows)
 
-    def merge(self, cursor, export_id: int, attempt: int) -> int:
+    def merge(self, cursor, export_id: int, attempt: int, *, clear: bool = True) -> int:
         cursor.execute(self.merge_sql, [export_id, attempt])
         merged = cursor.rowcount
-        cursor.execute(f"DELETE FROM {self.name}")
+        if clear:
+            self.clear(cursor)
         if connection.vendor == "postgresql" and merged >= ANALYZE_AFTER_ROWS:
             self._refresh_statistics(cursor, merged)
         return merged
+
+    def clear(self, cursor) -> None:
+        cursor.execute(f"DELETE FROM {self.name}")
 
     def _refresh_statistics(self, cursor, merged: int) -> None:
         """Sample the table again when this import wrote a tenth as many rows as it held.
@@ -293,8 +297,16 @@ class Writer:
         with connection.cursor() as cursor:
             rollups.plan_for_bulk(cursor)
             self._stage_prices(cursor)
-            for stage in (USAGE_STAGE, ACTIVITY_STAGE):
-                self.records_written += stage.merge(cursor, self.export_id, self.attempt)
+            replaced = contributions.owners_of_staged_keys(cursor, USAGE_STAGE, self.export_id)
+            added = contributions.staged_contribution(cursor, USAGE_STAGE, grouped=False)
+            usage = USAGE_STAGE.merge(cursor, self.export_id, self.attempt, clear=False)
+            if usage != added["records"]:  # the file repeated keys, which the merge summed
+                added = contributions.staged_contribution(cursor, USAGE_STAGE, grouped=True)
+            USAGE_STAGE.clear(cursor)
+            self.records_written += usage + ACTIVITY_STAGE.merge(cursor, self.export_id, self.attempt)
+        contributions.record(self.export_id, added)
+        if replaced:
+            contributions.recount(replaced)
         self.records_written += self._write_costs()
         merged = time.monotonic()
         moved, moved_people = identities.apply_identity_rows(self.identity_rows) if self.identity_rows else (0, set())

@@ -65,6 +65,14 @@ class UsageExport(models.Model):
     first_day = models.DateField(null=True, blank=True)
     last_day = models.DateField(null=True, blank=True)
     vendors = models.JSONField(default=list, blank=True)
+    # What the export's usage rows hold now (leaderboard/contributions.py keeps them): written by its
+    # import from the staged rows, and again for an earlier export when a later one replaces its rows.
+    added_records = models.PositiveIntegerField(default=0)
+    added_tokens = models.BigIntegerField(default=0)
+    added_cost_usd = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    added_unpriced = models.PositiveIntegerField(default=0)
+    added_people = models.PositiveIntegerField(default=0)
+    added_days = models.PositiveIntegerField(default=0)
     # [{"where": "usage.csv line 12", "field": "input_tokens", "message": "..."}], the first 50.
     problems = models.JSONField(default=list, blank=True)
     failure = models.TextField(blank=True, help_text="Why the import stopped, in one sentence.")

@@ -17,7 +17,7 @@ from accounts import audit
 from accounts.access import admin_required
 from accounts.models import Person, ProviderIdentity
 
-from .. import cache, identities, identity_suggestions, imports, selectors, tasks
+from .. import cache, contributions, identities, identity_suggestions, imports, selectors, tasks
 from ..forms import (
     HistoryFilterForm,
     IdentityBulkMapForm,
@@ -136,7 +136,7 @@ def _detail_context(export: UsageExport) -> dict:
     # A running import whose worker stopped answering: the sweep takes it over within a minute, and
     # an admin need not wait for it.
     stuck = export.status == UsageExport.Status.RUNNING and imports.abandoned_owner(export.pk) is not None
-    added = selectors.export_contribution(export.pk) if export.status == UsageExport.Status.SUCCEEDED else None
+    added = contributions.of(export) if export.status == UsageExport.Status.SUCCEEDED else None
     return {"export": export, "progress": progress, "stuck": stuck, "retry_form": RetryForm(export=export),
             "added": added}
 
