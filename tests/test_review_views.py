@@ -703,3 +703,65 @@ def test_the_bulk_form_parses_integer_ids_and_leaves_access_to_the_database(cast
     form = BulkForm(QueryDict("ids=5&ids=12&action=resolve"))
     assert form.is_valid() and form.cleaned_data["ids"] == [5, 12]
     assert not BulkForm(QueryDict("ids=x&action=resolve")).is_valid()
+
+
+# --- the queue's cost -----------------------------------------------------------------------------
+
+# A manager's queue (or a flag's page) asks the database the same few things whatever the size of
+# the company or of the queue: a manager's reporting line is kept under the people's version, which
+# no flag action moves, so a warm request never reads the whole roster's managers.
+MAX_QUEUE_QUERIES = 16
+
+
+def roster_reads(queries) -> list[str]:
+    """The queries that read every person's manager (the reporting line), as opposed to a few people."""
+    return [q["sql"] for q in queries.captured_queries
+            if '"accounts_person"."manager_id"' in q["sql"] and "WHERE" not in q["sql"].split("FROM", 1)[1]]
+
+
+@pytest.mark.parametrize("url", ["review", "review_all_by_severity", "flag"])
+def test_a_warm_queue_or_flag_page_makes_the_same_few_queries_whatever_the_company(board, cast, login, url,
+                                                                                 django_assert_max_num_queries):
+    def path():
+        if url == "flag":
+            return reverse("flag", args=[board["erin"].pk])
+        return reverse("review") + ("?status=all&sort=severity" if url == "review_all_by_severity" else "")
+
+    client = login(cast.maria)
+    client.get(path())
+    with django_assert_max_num_queries(MAX_QUEUE_QUERIES) as small:
+        assert client.get(path()).status_code == 200
+    assert not roster_reads(small)
+    # Forty more people under Maria, each with a flag, and a hundred elsewhere.
+    extra = [Person.objects.create_user(f"r{i}@example.com", "pw", name=f"Report {i}", manager=cast.sam,
+                                        team=cast.platform) for i in range(40)]
+    Person.objects.bulk_create([Person(email=f"o{i}@example.com", name=f"Other {i}") for i in range(100)])
+    for person in extra:
+        make_flag(person)
+    client.get(path())
+    with django_assert_max_num_queries(MAX_QUEUE_QUERIES) as big:
+        response = client.get(path())
+    assert response.status_code == 200 and not roster_reads(big)
+    assert len(big.captured_queries) == len(small.captured_queries)
+    if url != "flag":
+        assert response.context["total"] == 3 + 40
+
+
+def test_the_queue_follows_a_change_of_manager_at_once(board, cast, login):
+    client = login(cast.maria)
+    assert {f.pk for f in client.get(reverse("review")).context["flags"]} == {board[n].pk for n in ("erin", "sam", "lee")}
+    Person.objects.filter(pk=cast.otto.pk).update(manager=cast.sam)
+    assert board["otto"].pk in {f.pk for f in client.get(reverse("review")).context["flags"]}
+    assert client.get(reverse("flag", args=[board["otto"].pk])).context["role"] == "reviewer"
+    Person.objects.filter(pk=cast.erin.pk).update(manager=None)
+    assert board["erin"].pk not in {f.pk for f in client.get(reverse("review")).context["flags"]}
+    assert client.get(reverse("flag", args=[board["erin"].pk])).status_code == 404
+
+
+def test_the_queue_shows_a_flag_action_at_once(board, cast, login):
+    client = login(cast.maria)
+    client.get(reverse("review"))
+    client.post(reverse("flag_action", args=[board["erin"].pk, "acknowledge"]), {"from": "queue"}, HTTP_HX_REQUEST="true")
+    rows = {f.pk: f for f in client.get(reverse("review")).context["flags"]}
+    assert rows[board["erin"].pk].status == "acknowledged"
+    assert client.get(reverse("review"), {"status": "open"}).context["total"] == 2

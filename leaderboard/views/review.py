@@ -24,7 +24,7 @@ from accounts import audit
 from accounts.access import admin_required
 from accounts.models import Person
 
-from .. import budgets, charts, display, flags, review
+from .. import budgets, cache, charts, display, flags, review
 from ..display import spreadsheet_safe
 from ..models import SEVERITY_RANK, BudgetPolicy, Exemption, Flag, FlagRule, OrgSettings
 from ..review_forms import (
@@ -53,7 +53,8 @@ def _get_flag_for_user(user, pk) -> tuple[Flag, str]:
     flag = get_object_or_404(
         Flag.objects.select_related("rule", "person", "person__team", "person__manager", "identity", "assignee"), pk=pk
     )
-    role = review.role_for(user, flag)
+    # An admin needs no reporting line, so no versions read for one.
+    role = review.role_for(user, flag, None if user.is_staff else cache.current())
     if role is None:
         raise Http404
     return flag, role
@@ -91,8 +92,9 @@ def _get_flag_for_user(user, pk) -> tuple[Flag, str]:
 
 
 def _queue_context(user, params: QueryDict) -> dict:
+    versions = cache.current()
     form = QueueFilterForm(params)
-    base = review.reviewable_flags(user)
+    base = review.reviewable_flags(user, versions=versions)
     flags_qs = form.apply(base)
     counts = review.status_counts(form.apply(base, with_status=False))
     # A row shows the headline, never the numbers behind it (a JSON document with months of days).
@@ -115,7 +117,7 @@ def _queue_context(user, params: QueryDict) -> dict:
         "bulk_form": BulkForm(QueryDict()), "dismiss_reasons": DISMISS_CHOICES,
         "tomorrow": timezone.now().date() + timedelta(days=1),
         "next_week": timezone.now().date() + timedelta(days=7),
-        "evaluation": review.evaluation_summary(user, flags.last_evaluation()), "skip_labels": flags.SKIP_LABELS,
+        "evaluation": review.evaluation_summary(user, flags.last_evaluation(), versions), "skip_labels": flags.SKIP_LABELS,
     }
 
 
