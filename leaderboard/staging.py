@@ -9,6 +9,7 @@ exports count once: the SQL tells the two apart by the (export, attempt) that la
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 
 # An import that merges fewer rows than this leaves PostgreSQL's statistics alone (_Stage.merge).
 ANALYZE_AFTER_ROWS = 10_000
-# Parameters in one SQLite statement: the limit compiled into SQLite since 3.32 (999 before it).
+# Parameters in one SQLite statement at most: SQLite's default limit since 3.32 (the connection's
+# own limit is used when lower).
 _SQLITE_PARAMETERS = 32_766
 
 
@@ -98,8 +100,9 @@ class _Stage:
             # many rows' VALUES, its parameters one flat list (chained at C speed), is a fifth faster
             # (docs/performance.md, issue 20). It goes to the driver itself: Django's rewriting of
             # %s to ? would scan the 30,000 placeholders again at every statement.
-            per_statement = _SQLITE_PARAMETERS // len(self.columns)
             raw = connection.connection
+            limit = min(_SQLITE_PARAMETERS, raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+            per_statement = limit // len(self.columns)
             for start in range(0, len(rows), per_statement):
                 chunk = rows[start:start + per_statement]
                 raw.execute(self._values_sql(len(chunk)), list(chain.from_iterable(chunk)))

@@ -233,6 +233,18 @@ def test_it_sums_rows_that_share_a_key_within_one_file(cast):
     assert record.cost_usd == Decimal("0.15")
 
 
+def test_a_batch_larger_than_one_statement_stages_every_row(cast):
+    # SQLite stages a batch as statements of a few thousand rows each (2,340 usage rows): 5,000
+    # distinct rows make two full statements and a partial one, all of whose rows must count.
+    day = date(2026, 1, 1)
+    rows = [f"{day + timedelta(days=n % 100)},erin@example.com,mistral,m{n // 100},{n},1,0,0,1,0.01" for n in range(5000)]
+    run(csv(*rows))
+
+    assert UsageRecord.objects.count() == 5000
+    assert tokens(cast.erin) == sum(range(5000)) + 5000
+    assert UsageRecord.objects.get(input_tokens=4999).cost_usd == Decimal("0.01")
+
+
 def test_it_keeps_the_numbers_when_the_same_data_arrives_in_other_bytes(cast):
     run(csv("2026-10-01,erin@example.com,mistral,m,10,5,0,0,1,0.10"))
     run(("\ufeff" + HEADER.replace("\n", "\r\n") + "2026-10-01,erin@example.com,mistral,m,10.0,5,,,1,$0.10\r\n").encode())
