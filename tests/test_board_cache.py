@@ -4,14 +4,16 @@ shows on the next request, with no stale page in between."""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.core.cache import cache as django_cache
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 
 from accounts.models import Person, ProviderIdentity, Team
 from leaderboard import cache, freshness, identities, imports, review, rollups
@@ -432,3 +434,34 @@ def test_boards_over_days_before_today_stay_cached_through_todays_folds(week_of_
     assert scans(client, url)
     cache.rollups_changed(TODAY)
     assert scans(client, url) == []
+
+
+PAGES_OVER_DAYS = [
+    reverse_lazy("board"), "/?period=7d&metric=cost", "/?period=yesterday", "/?period=year&metric=active_days",
+    "/?period=30d&metric=tokens&vendor=anthropic", "/teams/", "/me/", "/me/?period=7d", "/board.csv",
+]
+
+
+def as_shown(client) -> dict[str, str]:
+    """Each page's content, less what differs on every response (the CSP nonce, the CSRF token, the
+    charts' element ids)."""
+    found = {}
+    for url in PAGES_OVER_DAYS:
+        body = client.get(str(url)).content.decode()
+        found[str(url)] = re.sub(r'nonce="[^"]*"|[A-Za-z0-9]{64}|\b(chart|rank)-\d+', "", body)
+    return found
+
+
+@pytest.mark.parametrize("days_ago", [[0, 3], [3, 0], [0, 0, 1], [1, 0], [5, 0, 0, 2]])
+def test_pages_after_writes_to_today_and_earlier_days_equal_pages_computed_afresh(cast, login, days_ago):
+    standard_week(cast)
+    client = login(cast.maria)
+    for n, days in enumerate(days_ago):
+        as_shown(client)  # cached under the versions of the moment
+        DailyUsage.objects.filter(person=cast.otto, day=ago(days)).delete()
+        save([usage_row(cast.otto, days, tokens=20_000 * (n + 2), cost=f"{n + 3}.00")])
+        cache.rollups_changed(ago(days))
+    kept = as_shown(client)
+    django_cache.clear()
+    cache.forget_in_process()
+    assert kept == as_shown(client)
