@@ -14,11 +14,13 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse, reverse_lazy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from accounts.models import Person, ProviderIdentity, Team
 from leaderboard import cache, freshness, identities, imports, review, rollups
 from leaderboard.boards import filters as board_filters
-from leaderboard.boards import usage, warming
+from leaderboard.boards import ranking, usage, warming
 from leaderboard.models import DailyUsage, Flag, UsageExport
 from tests.test_board_views import board_rows, text
 from tests.test_boards import TODAY, ago, save, standard_week
@@ -465,3 +467,34 @@ def test_pages_after_writes_to_today_and_earlier_days_equal_pages_computed_afres
     django_cache.clear()
     cache.forget_in_process()
     assert kept == as_shown(client)
+
+
+WRITES = st.lists(st.tuples(st.sampled_from(["erin", "otto", "lee"]), st.sampled_from([0, 0, 1, 6, 35]),
+                            st.integers(0, 50_000)), min_size=1, max_size=6)
+
+
+@settings(max_examples=15, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(writes=WRITES)
+def test_cached_aggregates_equal_an_uncached_scan_after_any_mix_of_writes_to_today_and_earlier_days(cast, writes):
+    """Whatever day a rebuild touched, and whichever version it moved, a board's cached totals (its
+    history part and today's part added up) are what a scan of the rollups now gives."""
+    boards = [board_filters.BoardFilters(period=board_filters.resolve_period(key, today=TODAY),
+                                         metric=board_filters.METRICS[metric])
+              for key in ("yesterday", "7d", "30d", "90d") for metric in ("tokens", "cost", "active_days")]
+
+    def totals(filters, versions):
+        found = ranking.aggregate(filters, everything=True, versions=versions)
+        return sorted((t.person_id, t.total_tokens, t.cost_usd, t.active_days, t.value, t.previous)
+                      for t in found.values())
+
+    for filters in boards:  # warm, so that each write below finds parts to keep or leave
+        totals(filters, cache.current())
+    for name, days_ago, tokens in writes:
+        person = getattr(cast, name)
+        DailyUsage.objects.filter(person=person, day=ago(days_ago)).delete()
+        save([usage_row(person, days_ago, tokens=tokens, cost=f"{tokens / 10_000:.2f}")])
+        cache.rollups_changed(ago(days_ago))  # what rollups.recompute runs after its commit
+        for filters in boards:
+            assert totals(filters, cache.current()) == totals(filters, None), (filters.period.key, filters.metric.name)
+
