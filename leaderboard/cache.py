@@ -101,6 +101,7 @@ ROLLUPS, TODAY, PEOPLE, BUDGETS, PERSONAL = VERSIONS
 # versions both); HISTORY the days before today only ("rollups"), for the part of a period that
 # telemetry folding into today's rows never changes (boards/ranking.py splits its scans so).
 HISTORY = "history"
+_READ_AS = {ROLLUPS: (ROLLUPS, TODAY), HISTORY: (ROLLUPS,)}
 
 
 def declared_models() -> set[str]:
@@ -273,13 +274,18 @@ def rollups_changed(first: date) -> None:
     Asked after the commit, of the clock then: a rebuild of what was "today" that commits after
     midnight moves the history, so a board cached just after midnight for a period ending yesterday
     never keeps yesterday's last minutes out."""
-    bump(TODAY if first >= datetime.now(UTC).date() else ROLLUPS)
+    bump(TODAY if first >= _utc_today() else ROLLUPS)
 
 
 def rollups_through(last: date) -> str:
     """What a value over the rollups of days up to ``last`` depends on: HISTORY, or ROLLUPS when it
     reaches today (or later: a clock a little ahead of the one that moved the version)."""
-    return ROLLUPS if last >= datetime.now(UTC).date() else HISTORY
+    return ROLLUPS if last >= _utc_today() else HISTORY
+
+
+def _utc_today() -> date:
+    # boards.filters.utc_today's clock, read here without importing the boards.
+    return datetime.now(UTC).date()
 
 
 def bump(name: str) -> None:
@@ -296,10 +302,7 @@ def bump(name: str) -> None:
 
 
 def _version_names(on: Iterable[str]) -> list[str]:
-    names = []
-    for name in on:
-        names.extend({ROLLUPS: (ROLLUPS, TODAY), HISTORY: (ROLLUPS,)}.get(name, (name,)))
-    return names
+    return [version for name in on for version in _READ_AS.get(name, (name,))]
 
 
 def key(versions: Versions, kind: str, parts: tuple, on: Iterable[str]) -> str:

@@ -294,12 +294,8 @@ def time_in_app(log: Path, *, since: float) -> dict[str, tuple[int, float, float
         # One line per kind of page: a flag's id and a flag action's are not pages of their own.
         parts = ["<id>" if part.isdigit() else part for part in path.split("/")]
         found.setdefault("/".join(parts), []).append(float(values["duration_ms"]))
-    return {path: (len(times), percentile(sorted(times), 0.5), percentile(sorted(times), 0.99), max(times))
+    return {path: (len(times), board_bench.percentile(times, 0.5), board_bench.percentile(times, 0.99), max(times))
             for path, times in sorted(found.items())}
-
-
-def percentile(ordered: list[float], fraction: float) -> float:
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def cpu_by_role() -> dict[str, float]:

@@ -81,5 +81,8 @@ def _shared_lines(filters: BoardFilters, *, catalog: Catalog, versions: Versions
 
 def warm(filters: BoardFilters, *, catalog: Catalog, versions: Versions) -> None:
     """Make the shared lines of a board's download ahead of its first download."""
-    for banded, bands in sorted({(False, False), *([(False, True), (True, True)] if catalog.peer_bands else [])}):
+    # (lines shown by band, file with a band column): exact viewers' file, and under bands the
+    # exact and the banded lines of everyone else's.
+    variants = [(False, False), *([(False, True), (True, True)] if catalog.peer_bands else [])]
+    for banded, bands in variants:
         _shared_lines(filters, catalog=catalog, versions=versions, banded=banded, bands=bands)

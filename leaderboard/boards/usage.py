@@ -205,8 +205,8 @@ class Standing:
     climb: int
     climbers: frozenset[int]
 
-    # Where in a row's numbers the period's tokens and each week's tokens are.
-    TOKENS, FIRST_WEEK = 1, 3
+    # Where in a row's numbers the period's tokens, its active days and each week's tokens are.
+    TOKENS, ACTIVE, FIRST_WEEK = 1, 2, 3
 
     @classmethod
     def of(cls, rows: Iterable[tuple]) -> Standing:
@@ -233,12 +233,17 @@ class Standing:
         best = max(climbs.values(), default=0)
         return best, frozenset(pk for pk, climb in climbs.items() if climb == best and best > 0)
 
+    def figure(self, person_id: int, index: int) -> int:
+        """One of the person's numbers (``TOKENS``, ``ACTIVE``...), 0 if they have no row."""
+        mine = self.rows.get(person_id)
+        return (mine[index] or 0) if mine else 0
+
     def place(self, person_id: int, column: int) -> tuple[int | None, int]:
         """(competition rank or None, how many are ranked) of the person in a column (0: the period,
         1 + n: week n), among the people on the boards and the person themself, who always counts."""
         values = self.ordered[column]
+        own = self.figure(person_id, self.TOKENS if column == 0 else self.FIRST_WEEK + column - 1)
         mine = self.rows.get(person_id)
-        own = (mine[self.TOKENS if column == 0 else self.FIRST_WEEK + column - 1] or 0) if mine else 0
         hidden_self = mine is not None and mine[0] == Person.Privacy.HIDDEN and own > 0
         ranked = len(values) + hidden_self
         if own <= 0:
@@ -246,8 +251,7 @@ class Standing:
         return 1 + len(values) - bisect.bisect_right(values, own), ranked
 
     def band_percentile(self, person_id: int) -> int | None:
-        mine = self.rows.get(person_id)
-        own = (mine[self.TOKENS] or 0) if mine else 0
+        own = self.figure(person_id, self.TOKENS)
         if own <= 0 or not self.counted:
             return None
         above = len(self.counted) - bisect.bisect_right(self.counted, own)
@@ -278,7 +282,6 @@ def _usage_overview(
     """
     weeks = _week_spans(today)
     standing = company_weeks(period, today=today, versions=versions)
-    mine = standing.rows.get(person.pk)
     band_percentile = standing.band_percentile(person.pk)
     rank, ranked_people = standing.place(person.pk, 0)
     rank_weeks = [(start, standing.place(person.pk, 1 + n)[0]) for n, (start, _) in enumerate(weeks)]
@@ -328,10 +331,10 @@ def _usage_overview(
     ]
     return UsageOverview(
         person=person, period=period, by=by,
-        total_tokens=(mine[Standing.TOKENS] or 0) if mine else 0,
+        total_tokens=standing.figure(person.pk, Standing.TOKENS),
         input_tokens=kinds["input"], cache_write_tokens=kinds["cache_write"], cache_read_tokens=kinds["cache_read"],
         output_tokens=sums["output"], requests=sums["requests"], cost_usd=sums["cost"], unpriced=sums["unpriced"],
-        active_days=(mine[Standing.TOKENS + 1] or 0) if mine else 0, rank=rank, ranked_people=ranked_people, spans=spans, stacks=stacks,
+        active_days=standing.figure(person.pk, Standing.ACTIVE), rank=rank, ranked_people=ranked_people, spans=spans, stacks=stacks,
         by_vendor=by_vendor, rank_weeks=rank_weeks,
         badges=earned_badges(person.pk, used_days, climb=standing.climb_of(person.pk), weeks=weeks), month_costs=dict(month_costs),
         band_percentile=band_percentile,
